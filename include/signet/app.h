@@ -1,0 +1,37 @@
+/*
+ * The application: everything a worker process sets up once (configuration,
+ * master key, store) and the function that turns one request into one
+ * response.
+ */
+#ifndef SIGNET_APP_H
+#define SIGNET_APP_H
+
+#include "signet/config.h"
+#include "signet/crypto.h"
+#include "signet/err.h"
+#include "signet/http.h"
+#include "signet/store.h"
+
+struct app {
+	struct config		 cfg;
+	struct master_key	 mk;
+	struct store		*store;
+};
+
+/*
+ * Load the configuration for home (NULL: SIGNET_HOME), the master key, and
+ * open the store.  Returns SIG_OK, or an error with the reason logged.
+ */
+enum sig_err	app_open(struct app *, const char *home);
+
+/* Close the store and wipe the master key. */
+void	app_close(struct app *);
+
+/*
+ * Answer one request.  res is filled (status, body, headers, request id);
+ * the caller frees res->body.  Never fails: errors become error envelopes.
+ */
+void	app_handle(struct app *, const struct http_request *,
+	    struct http_response *);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * API keys and their tokens (API.md section 2).  A token is "sgk_" + 43
+ * base64url characters (32 random bytes); the store keeps only its SHA-256.
+ */
+#ifndef SIGNET_AUTH_H
+#define SIGNET_AUTH_H
+
+#include "signet/err.h"
+#include "signet/ids.h"
+#include "signet/store.h"
+
+#define AUTH_NAME_MAX	128
+#define AUTH_TOKEN_LEN	47	/* "sgk_" + 43 */
+
+struct principal {
+	char	 account[IDS_MAX];
+	char	 apikey[IDS_MAX];
+	char	 name[AUTH_NAME_MAX + 1];
+	int	 admin;
+};
+
+/*
+ * Parse an Authorization header value: "Bearer <token>" (scheme matched
+ * case-insensitively), or also "ServiceToken <token>" when service is set.
+ * Copies the token into token (AUTH_TOKEN_LEN + 1 bytes).  Returns 1 when the
+ * header is well-formed, 0 otherwise.
+ */
+int	auth_parse_header(const char *header, int service, char *token);
+
+/*
+ * Resolve a token to its principal inside a store transaction.  Returns
+ * SIG_OK, SIG_EUNAUTH for an unknown or revoked key, or a store error.
+ */
+enum sig_err	auth_lookup(struct store_txn *, const char *token,
+		    struct principal *who);
+
+/*
+ * Create an account named name.  id receives "acct_" + 32 hex.  Runs its
+ * own transaction.
+ */
+enum sig_err	auth_account_create(struct store *, const char *name, char *id);
+
+/*
+ * Create an API key for account with role "admin" or "member".  id receives
+ * "ak_..." and token the secret "sgk_..." (AUTH_TOKEN_LEN + 1), which exists
+ * nowhere else afterwards: the caller prints it once and wipes it.
+ * SIG_ENOTFOUND for an unknown account, SIG_EINVAL for a bad role or name.
+ */
+enum sig_err	auth_apikey_create(struct store *, const char *account,
+		    const char *role, const char *name, char *id, char *token);
+
+/* Revoke an API key: its token stops working at once.  SIG_ENOTFOUND. */
+enum sig_err	auth_apikey_revoke(struct store *, const char *id);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * What a handler sees and fills in.  app.c authenticates, parses the body
+ * and picks the handler; the handler validates its path ids and fields,
+ * talks to the store, and leaves either a result or an error message here.
+ */
+#ifndef SIGNET_HANDLERS_H
+#define SIGNET_HANDLERS_H
+
+#include <json-c/json.h>
+
+#include "signet/auth.h"
+#include "signet/err.h"
+#include "signet/http.h"
+#include "signet/router.h"
+
+struct app;
+
+struct ctx {
+	struct app			*app;
+	const struct http_request	*req;
+	struct http_response		*res;
+	char				**params;	/* path captures */
+	const char			*query;		/* may be NULL */
+	json_object			*body;		/* {} when none */
+	struct principal		 who;
+
+	/* Results. */
+	int				 status;	/* 200 unless set */
+	json_object			*data;		/* envelope data, owned */
+	int				 has_more;	/* -1: not a page */
+	char				*raw;		/* bare body instead, owned */
+	size_t				 raw_len;
+	char				 msg[SIG_MSG_MAX];	/* error text */
+};
+
+/* Set an error message naming the field (printf-style); returns e. */
+enum sig_err	ctx_fail(struct ctx *, enum sig_err e, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Read the paging parameters limit (1..100, default 20) and starting_after
+ * of the query string.  after receives "" when absent.  SIG_EINVAL when
+ * malformed.
+ */
+enum sig_err	ctx_page(struct ctx *, int *limit, char *after, size_t aftersz);
+
+/* The route table, defined in app.c from the handler lists below. */
+extern const struct route	app_routes[];
+extern const size_t		app_nroutes;
+
+/* handler_health.c */
+enum sig_err	h_healthz(struct ctx *);
+
+/* handler_endpoints.c: outbound endpoints and their signing keys. */
+enum sig_err	h_endpoint_create(struct ctx *);
+enum sig_err	h_endpoint_list(struct ctx *);
+enum sig_err	h_endpoint_get(struct ctx *);
+enum sig_err	h_endpoint_delete(struct ctx *);
+enum sig_err	h_signing_key_create(struct ctx *);
+enum sig_err	h_signing_key_list(struct ctx *);
+enum sig_err	h_signing_key_delete(struct ctx *);
+enum sig_err	h_endpoint_sign(struct ctx *);
+enum sig_err	h_endpoint_verify(struct ctx *);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * The store: one transactional Berkeley DB environment in SIGNET_HOME,
+ * shared by every worker process and signetctl (PITFALLS.md).  Handlers never
+ * call Berkeley DB; they pass a function to store_run, which runs it inside
+ * one transaction, retries it on deadlock, and commits it durably.
+ *
+ * Records are JSON objects keyed by strings.  Ordered listings use
+ * TBL_INDEX, whose keys the callers compose ("ep:<account>:<order>:<id>").
+ */
+#ifndef SIGNET_STORE_H
+#define SIGNET_STORE_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "signet/err.h"
+
+enum store_table {
+	TBL_ACCOUNTS,		/* acct_ id -> account */
+	TBL_APIKEYS,		/* ak_ id -> api key (token hash, role) */
+	TBL_TOKENS,		/* hex SHA-256 of a token -> ak_ id */
+	TBL_ENDPOINTS,		/* ep_ id -> endpoint with its signing keys */
+	TBL_INDEX,		/* ordered listing keys -> record id */
+	TBL_COUNT
+};
+
+struct store;
+struct store_txn;
+
+/*
+ * Open (creating when absent) the environment and every table in home.
+ * One handle per process, opened after fork().  Returns SIG_OK and *out,
+ * or SIG_EUNAVAIL / SIG_EINTERNAL with the reason logged.
+ */
+enum sig_err	store_open(const char *home, struct store **out);
+
+/* Close every handle.  NULL is accepted. */
+void	store_close(struct store *);
+
+/*
+ * Whether the environment has failed in a way only a new process can
+ * repair (DB_RUNRECOVERY, a panic): the worker should exit after answering.
+ */
+int	store_failed(const struct store *);
+
+typedef enum sig_err (*store_fn)(struct store_txn *, void *arg);
+
+/*
+ * Run fn(txn, arg) in one transaction.  When fn returns SIG_OK the
+ * transaction is committed with a synchronous log flush, so SIG_OK means the
+ * writes are durable.  Any other value aborts it, undoing every write.  A
+ * deadlock (SIG_ERETRY from a store call) reruns fn from the start, a bounded
+ * number of times, then answers SIG_EUNAVAIL: fn must therefore keep no
+ * state across runs except through arg fields it resets itself.
+ */
+enum sig_err	store_run(struct store *, store_fn fn, void *arg);
+
+/*
+ * Read the record at key.  With rmw the record is write-locked until the
+ * transaction ends (read-modify-write without deadlocks).  On SIG_OK *out
+ * is a new object owned by the caller; SIG_ENOTFOUND when absent.
+ */
+enum sig_err	store_get(struct store_txn *, enum store_table, const char *key,
+		    int rmw, json_object **out);
+
+/* Write val at key, replacing any record.  val is not consumed. */
+enum sig_err	store_put(struct store_txn *, enum store_table, const char *key,
+		    json_object *val);
+
+/* Write val at key only if key is free: SIG_EEXISTS otherwise. */
+enum sig_err	store_insert(struct store_txn *, enum store_table,
+		    const char *key, json_object *val);
+
+/* Write a plain string value (index entries, token map). */
+enum sig_err	store_put_str(struct store_txn *, enum store_table,
+		    const char *key, const char *val, int unique);
+
+/* Read a plain string value into out (size outsz); SIG_ENOTFOUND if absent. */
+enum sig_err	store_get_str(struct store_txn *, enum store_table,
+		    const char *key, char *out, size_t outsz);
+
+/* Delete key; SIG_ENOTFOUND when absent. */
+enum sig_err	store_del(struct store_txn *, enum store_table, const char *key);
+
+/*
+ * Visit, in key order, the records whose keys start with prefix and sort
+ * after `after` (NULL: from the first), at most limit of them.  cb gets the
+ * key and the value as a NUL-terminated string (both borrowed for the call).
+ * *more is set to 1 when another matching record follows the last visited.
+ * cb returning non-SIG_OK stops the scan with that value.
+ */
+typedef enum sig_err (*store_scan_fn)(const char *key, const char *val,
+    void *arg);
+enum sig_err	store_scan(struct store_txn *, enum store_table,
+		    const char *prefix, const char *after, size_t limit,
+		    store_scan_fn cb, void *arg, int *more);
+
+/* A cheap read of the environment, for /healthz. */
+enum sig_err	store_ping(struct store *);
+
+#endif

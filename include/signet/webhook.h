@@ -1,0 +1,51 @@
+/*
+ * The Standard Webhooks signature scheme (standardwebhooks.com): key =
+ * base64 of the secret after "whsec_"; signed bytes = msg_id "." timestamp
+ * "." payload; signature "v1," + base64(HMAC-SHA256).
+ */
+#ifndef SIGNET_WEBHOOK_H
+#define SIGNET_WEBHOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signet/err.h"
+
+#define WEBHOOK_SECRET_BYTES	24
+#define WEBHOOK_SECRET_LEN	38	/* "whsec_" + 32 base64 chars */
+#define WEBHOOK_KEY_MAX		64	/* decoded key bytes we accept */
+#define WEBHOOK_SIG_LEN		47	/* "v1," + 44 base64 chars */
+
+/*
+ * A fresh secret "whsec_" + base64(24 random bytes) into secret
+ * (WEBHOOK_SECRET_LEN + 1).  The caller wipes it after use.
+ */
+enum sig_err	webhook_secret_new(char *secret);
+
+/*
+ * Decode a "whsec_..." secret into key (WEBHOOK_KEY_MAX bytes).  Returns
+ * 0 and *klen, or -1 when it is not a whsec_ string of base64.
+ */
+int	webhook_secret_key(const char *secret, unsigned char *key, size_t *klen);
+
+/*
+ * The signature of (msg_id, timestamp, payload) under key, as "v1,<base64>"
+ * into out (WEBHOOK_SIG_LEN + 1).
+ */
+void	webhook_sign(const unsigned char *key, size_t klen, const char *msg_id,
+	    int64_t timestamp, const char *payload, size_t plen, char *out);
+
+/*
+ * Whether the webhook-signature header value (space-separated "v1,<sig>"
+ * entries; other versions are ignored) holds expected, compared in constant
+ * time.  Returns 1 on a match.
+ */
+int	webhook_header_has(const char *header, const char *expected);
+
+/*
+ * Parse a webhook-timestamp header value: decimal digits only, at most 12.
+ * Returns 0 and *out, or -1.
+ */
+int	webhook_parse_timestamp(const char *s, int64_t *out);
+
+#endif

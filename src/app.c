@@ -1,0 +1,256 @@
+/*
+ * One request through the application: route, authenticate, check the role,
+ * take the body, run the handler, and write the envelope.  The order of the
+ * checks is API.md section 1's: 401, 403, then 400 from the handler, 404,
+ * 409.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "signet/app.h"
+#include "signet/handlers.h"
+#include "signet/ids.h"
+#include "signet/json.h"
+#include "signet/log.h"
+
+#define PAGE_DEFAULT	20
+#define PAGE_MAX	100
+
+const struct route app_routes[] = {
+	{ "GET", "/healthz", h_healthz, ROUTE_PUBLIC },
+	{ "POST", "/v1/endpoints", h_endpoint_create, ROUTE_BODY },
+	{ "GET", "/v1/endpoints", h_endpoint_list, 0 },
+	{ "GET", "/v1/endpoints/{}", h_endpoint_get, 0 },
+	{ "DELETE", "/v1/endpoints/{}", h_endpoint_delete, 0 },
+	{ "POST", "/v1/endpoints/{}/signing-keys", h_signing_key_create,
+	    ROUTE_BODY },
+	{ "GET", "/v1/endpoints/{}/signing-keys", h_signing_key_list, 0 },
+	{ "DELETE", "/v1/endpoints/{}/signing-keys/{}", h_signing_key_delete,
+	    0 },
+	{ "POST", "/v1/endpoints/{}/sign", h_endpoint_sign, ROUTE_BODY },
+	{ "POST", "/v1/endpoints/{}/verify", h_endpoint_verify, ROUTE_BODY },
+};
+const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
+
+enum sig_err
+ctx_fail(struct ctx *c, enum sig_err e, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+enum sig_err
+ctx_page(struct ctx *c, int *limit, char *after, size_t aftersz)
+{
+	char	 buf[16], *end;
+	long	 n;
+	int	 r;
+
+	*limit = PAGE_DEFAULT;
+	after[0] = '\0';
+	r = http_query_get(c->query, "limit", buf, sizeof(buf));
+	if (r < 0)
+		return ctx_fail(c, SIG_EINVAL, "limit must be an integer from "
+		    "1 to %d", PAGE_MAX);
+	if (r == 1) {
+		n = strtol(buf, &end, 10);
+		if (buf[0] < '0' || buf[0] > '9' || *end != '\0' || n < 1 ||
+		    n > PAGE_MAX)
+			return ctx_fail(c, SIG_EINVAL, "limit must be an "
+			    "integer from 1 to %d", PAGE_MAX);
+		*limit = (int)n;
+	}
+	r = http_query_get(c->query, "starting_after", after, aftersz);
+	if (r < 0 || (r == 1 && after[0] == '\0'))
+		return ctx_fail(c, SIG_EINVAL, "starting_after must be an id");
+	return SIG_OK;
+}
+
+enum sig_err
+app_open(struct app *app, const char *home)
+{
+	char		 msg[SIG_MSG_MAX];
+	enum sig_err	 rc;
+
+	memset(app, 0, sizeof(*app));
+	if ((rc = crypto_init()) != SIG_OK)
+		return rc;
+	if ((rc = config_load(home, &app->cfg, msg)) != SIG_OK) {
+		log_msg(LOG_ERR, "configuration: %s", msg);
+		return rc;
+	}
+	if ((rc = crypto_master_load(app->cfg.master_key_file, &app->mk)) !=
+	    SIG_OK)
+		return rc;
+	return store_open(app->cfg.home, &app->store);
+}
+
+void
+app_close(struct app *app)
+{
+	store_close(app->store);
+	app->store = NULL;
+	crypto_wipe(&app->mk, sizeof(app->mk));
+}
+
+struct auth_args {
+	const char		*token;
+	struct principal	*who;
+};
+
+static enum sig_err
+auth_tx(struct store_txn *t, void *arg)
+{
+	struct auth_args *a = arg;
+
+	return auth_lookup(t, a->token, a->who);
+}
+
+/* Steps before the handler; SIG_OK lets it run. */
+static enum sig_err
+prepare(struct app *app, const struct http_request *req, struct ctx *c,
+    struct route_match *m, char *path)
+{
+	struct auth_args a;
+	char		 token[AUTH_TOKEN_LEN + 1];
+	unsigned	 flags;
+	enum sig_err	 rc;
+
+	if ((rc = router_match(app_routes, app_nroutes, req->method, path, m))
+	    != SIG_OK) {
+		if (rc == SIG_EMETHOD) {
+			http_add_header(c->res, "Allow", m->allow);
+			return ctx_fail(c, rc, "Method %.16s is not allowed "
+			    "here; allowed: %s", req->method, m->allow);
+		}
+		return ctx_fail(c, SIG_ENOTFOUND, "No such route");
+	}
+	c->res->route = m->route->pattern;
+	c->params = m->params;
+	flags = m->route->flags;
+	if (!(flags & ROUTE_PUBLIC)) {
+		if (!auth_parse_header(req->authorization,
+		    (flags & ROUTE_SERVICE) != 0, token))
+			return SIG_EUNAUTH;
+		a.token = token;
+		a.who = &c->who;
+		rc = store_run(app->store, auth_tx, &a);
+		crypto_wipe(token, sizeof(token));
+		if (rc != SIG_OK)
+			return rc;
+		if ((flags & (ROUTE_ADMIN | ROUTE_OTP)) && !c->who.admin)
+			return SIG_EFORBIDDEN;
+	}
+	if (req->body_err != SIG_OK)
+		return ctx_fail(c, req->body_err, req->body_err ==
+		    SIG_ETOOLARGE ? "Request body is larger than %ld bytes" :
+		    "Request body is shorter than its Content-Length",
+		    app->cfg.max_body_bytes);
+	if (req->body_len > 0 && !http_is_json_type(req->content_type))
+		return SIG_EMEDIA;
+	if (!(flags & ROUTE_BODY) && req->body_len > 0) {
+		/* A route without a body takes an empty body or {}. */
+		rc = json_parse_body(req->body, req->body_len, &c->body, c->msg);
+		if (rc != SIG_OK)
+			return rc;
+		if (!json_object_is_type(c->body, json_type_object) ||
+		    json_object_object_length(c->body) != 0)
+			return ctx_fail(c, SIG_EINVAL,
+			    "this route takes no request body");
+		return SIG_OK;
+	}
+	if ((rc = json_parse_body(req->body, req->body_len, &c->body, c->msg))
+	    != SIG_OK)
+		return rc;
+	return SIG_OK;
+}
+
+static void
+finish(struct ctx *c, enum sig_err rc)
+{
+	struct http_response *res = c->res;
+
+	if (rc != SIG_OK) {
+		const struct sig_err_info *info;
+
+		/* Internal details go to the log, never to the client. */
+		if (rc == SIG_EINTERNAL || rc == SIG_EEXISTS)
+			rc = SIG_EINTERNAL;
+		info = sig_err_info(rc);
+		res->status = info->status;
+		res->body = json_envelope_err(rc, rc == SIG_EINTERNAL ? NULL :
+		    c->msg, res->request_id);
+		res->content_type = "application/json";
+	} else if (c->raw != NULL) {
+		res->status = c->status;
+		res->body = c->raw;
+		res->body_len = c->raw_len;
+		c->raw = NULL;
+		res->content_type = "application/json";
+		return;
+	} else if (c->status == 204) {
+		res->status = 204;
+		json_object_put(c->data);
+		c->data = NULL;
+		return;
+	} else {
+		res->status = c->status;
+		res->body = json_envelope_ok(c->data, res->request_id,
+		    c->has_more);
+		c->data = NULL;
+		res->content_type = "application/json";
+	}
+	if (res->body == NULL) {
+		res->status = 500;
+		res->body_len = 0;
+		return;
+	}
+	res->body_len = strlen(res->body);
+}
+
+void
+app_handle(struct app *app, const struct http_request *req,
+    struct http_response *res)
+{
+	struct ctx		 c;
+	struct route_match	 m;
+	char			*path = NULL, *query = NULL;
+	enum sig_err		 rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&c, 0, sizeof(c));
+	c.app = app;
+	c.req = req;
+	c.res = res;
+	c.status = 200;
+	c.has_more = -1;
+	res->route = "unmatched";
+	if (ids_new("req_", 12, res->request_id, sizeof(res->request_id)) !=
+	    SIG_OK)
+		snprintf(res->request_id, sizeof(res->request_id),
+		    "req_000000000000000000000000");
+	rc = http_split_uri(req->uri, &path, &query);
+	if (rc == SIG_EINVAL)
+		rc = ctx_fail(&c, SIG_EINVAL, "the request path is malformed");
+	if (rc == SIG_OK) {
+		c.query = query;
+		rc = prepare(app, req, &c, &m, path);
+	}
+	if (rc == SIG_OK)
+		rc = m.route->handler(&c);
+	finish(&c, rc);
+	json_object_put(c.body);
+	json_object_put(c.data);
+	free(c.raw);
+	free(path);
+	free(query);
+}

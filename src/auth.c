@@ -1,0 +1,220 @@
+/* Accounts, API keys, and Bearer-token authentication. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "signet/auth.h"
+#include "signet/b64.h"
+#include "signet/crypto.h"
+#include "signet/ids.h"
+#include "signet/json.h"
+#include "signet/validate.h"
+
+#define TOKEN_PREFIX	"sgk_"
+#define TOKEN_BYTES	32
+
+int
+auth_parse_header(const char *header, int service, char *token)
+{
+	const char	*p;
+	size_t		 len;
+
+	if (header == NULL)
+		return 0;
+	if (strncasecmp(header, "Bearer ", 7) == 0)
+		p = header + 7;
+	else if (service && strncasecmp(header, "ServiceToken ", 13) == 0)
+		p = header + 13;
+	else
+		return 0;
+	while (*p == ' ')
+		p++;
+	len = strlen(p);
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	if (len != AUTH_TOKEN_LEN || strncmp(p, TOKEN_PREFIX, 4) != 0)
+		return 0;
+	memcpy(token, p, len);
+	token[len] = '\0';
+	return 1;
+}
+
+static void
+token_hash_hex(const char *token, char *hex)
+{
+	unsigned char	 h[CRYPTO_SHA256_LEN];
+
+	crypto_sha256(token, strlen(token), h);
+	ids_hex(h, sizeof(h), hex);
+}
+
+enum sig_err
+auth_lookup(struct store_txn *t, const char *token, struct principal *who)
+{
+	char		 hex[2 * CRYPTO_SHA256_LEN + 1], akid[IDS_MAX];
+	json_object	*rec = NULL, *v;
+	const char	*stored, *account, *name;
+	enum sig_err	 rc;
+
+	token_hash_hex(token, hex);
+	rc = store_get_str(t, TBL_TOKENS, hex, akid, sizeof(akid));
+	if (rc == SIG_ENOTFOUND)
+		return SIG_EUNAUTH;
+	if (rc != SIG_OK)
+		return rc;
+	if ((rc = store_get(t, TBL_APIKEYS, akid, 0, &rec)) != SIG_OK)
+		return rc == SIG_ENOTFOUND ? SIG_EUNAUTH : rc;
+	rc = SIG_EUNAUTH;
+	if (!json_object_object_get_ex(rec, "token_sha256", &v) ||
+	    (stored = json_object_get_string(v)) == NULL ||
+	    strlen(stored) != strlen(hex) ||
+	    !crypto_equal(stored, hex, strlen(hex)))
+		goto done;
+	if (json_object_object_get_ex(rec, "revoked", &v) &&
+	    json_object_get_boolean(v))
+		goto done;
+	if (!json_object_object_get_ex(rec, "account", &v) ||
+	    (account = json_object_get_string(v)) == NULL)
+		goto done;
+	name = json_object_object_get_ex(rec, "name", &v) ?
+	    json_object_get_string(v) : "";
+	snprintf(who->account, sizeof(who->account), "%s", account);
+	snprintf(who->apikey, sizeof(who->apikey), "%s", akid);
+	snprintf(who->name, sizeof(who->name), "%s", name ? name : "");
+	who->admin = json_object_object_get_ex(rec, "role", &v) &&
+	    strcmp(json_object_get_string(v), "admin") == 0;
+	rc = SIG_OK;
+done:
+	json_object_put(rec);
+	return rc;
+}
+
+struct account_args {
+	const char	*name;
+	const char	*id;
+};
+
+static enum sig_err
+account_insert(struct store_txn *t, void *arg)
+{
+	struct account_args *a = arg;
+	json_object	*rec;
+	enum sig_err	 rc;
+
+	rec = json_object_new_object();
+	json_object_object_add(rec, "id", json_object_new_string(a->id));
+	json_object_object_add(rec, "name", json_object_new_string(a->name));
+	json_object_object_add(rec, "created_at",
+	    json_object_new_int64(ids_now_us() / 1000000));
+	rc = store_insert(t, TBL_ACCOUNTS, a->id, rec);
+	json_object_put(rec);
+	return rc;
+}
+
+enum sig_err
+auth_account_create(struct store *s, const char *name, char *id)
+{
+	struct account_args a;
+	enum sig_err	 rc;
+
+	if (name == NULL || *name == '\0' || strlen(name) > AUTH_NAME_MAX)
+		return SIG_EINVAL;
+	if ((rc = ids_new("acct_", 16, id, IDS_MAX)) != SIG_OK)
+		return rc;
+	a.name = name;
+	a.id = id;
+	return store_run(s, account_insert, &a);
+}
+
+struct apikey_args {
+	const char	*account, *role, *name, *id, *hash;
+};
+
+static enum sig_err
+apikey_insert(struct store_txn *t, void *arg)
+{
+	struct apikey_args *a = arg;
+	json_object	*rec, *acct;
+	enum sig_err	 rc;
+
+	if ((rc = store_get(t, TBL_ACCOUNTS, a->account, 0, &acct)) != SIG_OK)
+		return rc;
+	json_object_put(acct);
+	rec = json_object_new_object();
+	json_object_object_add(rec, "id", json_object_new_string(a->id));
+	json_object_object_add(rec, "account",
+	    json_object_new_string(a->account));
+	json_object_object_add(rec, "role", json_object_new_string(a->role));
+	json_object_object_add(rec, "name", json_object_new_string(a->name));
+	json_object_object_add(rec, "token_sha256",
+	    json_object_new_string(a->hash));
+	json_object_object_add(rec, "revoked", json_object_new_boolean(0));
+	json_object_object_add(rec, "created_at",
+	    json_object_new_int64(ids_now_us() / 1000000));
+	rc = store_insert(t, TBL_APIKEYS, a->id, rec);
+	json_object_put(rec);
+	if (rc == SIG_OK)
+		rc = store_put_str(t, TBL_TOKENS, a->hash, a->id, 1);
+	return rc;
+}
+
+enum sig_err
+auth_apikey_create(struct store *s, const char *account, const char *role,
+    const char *name, char *id, char *token)
+{
+	unsigned char		 raw[TOKEN_BYTES];
+	char			 hex[2 * CRYPTO_SHA256_LEN + 1];
+	struct apikey_args	 a;
+	enum sig_err		 rc;
+
+	if (role == NULL || (strcmp(role, "admin") != 0 &&
+	    strcmp(role, "member") != 0))
+		return SIG_EINVAL;
+	if (name == NULL || *name == '\0')
+		name = role;
+	if (strlen(name) > AUTH_NAME_MAX)
+		return SIG_EINVAL;
+	if ((rc = ids_new("ak_", 12, id, IDS_MAX)) != SIG_OK ||
+	    (rc = crypto_random(raw, sizeof(raw), 1)) != SIG_OK)
+		return rc;
+	memcpy(token, TOKEN_PREFIX, 4);
+	b64url_encode(raw, sizeof(raw), token + 4);
+	crypto_wipe(raw, sizeof(raw));
+	token_hash_hex(token, hex);
+	a.account = account;
+	a.role = role;
+	a.name = name;
+	a.id = id;
+	a.hash = hex;
+	rc = store_run(s, apikey_insert, &a);
+	if (rc != SIG_OK)
+		crypto_wipe(token, AUTH_TOKEN_LEN + 1);
+	return rc;
+}
+
+static enum sig_err
+apikey_revoke(struct store_txn *t, void *arg)
+{
+	const char	*id = arg;
+	json_object	*rec;
+	enum sig_err	 rc;
+
+	if ((rc = store_get(t, TBL_APIKEYS, id, 1, &rec)) != SIG_OK)
+		return rc;
+	json_object_object_add(rec, "revoked", json_object_new_boolean(1));
+	json_object_object_add(rec, "revoked_at",
+	    json_object_new_int64(ids_now_us() / 1000000));
+	rc = store_put(t, TBL_APIKEYS, id, rec);
+	json_object_put(rec);
+	return rc;
+}
+
+enum sig_err
+auth_apikey_revoke(struct store *s, const char *id)
+{
+	if (!valid_apikey_id(id))
+		return SIG_EINVAL;
+	return store_run(s, apikey_revoke, (void *)id);
+}

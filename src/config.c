@@ -1,0 +1,172 @@
+/* signet.conf and SIGNET_* environment overrides. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signet/config.h"
+
+#ifndef SIGNET_LOCALSTATEDIR
+#define SIGNET_LOCALSTATEDIR "/var"
+#endif
+
+enum kind { K_PATH, K_BOOL, K_LONG };
+
+struct setting {
+	const char	*key;
+	enum kind	 kind;
+	size_t		 off;
+	long		 min, max;
+};
+
+static const struct setting settings[] = {
+	{ "jwks_ca_file", K_PATH, offsetof(struct config, jwks_ca_file), 0, 0 },
+	{ "master_key_file", K_PATH,
+	    offsetof(struct config, master_key_file), 0, 0 },
+	{ "jwks_allow_private_addresses", K_BOOL,
+	    offsetof(struct config, jwks_allow_private_addresses), 0, 1 },
+	{ "jwks_fetch_timeout_ms", K_LONG,
+	    offsetof(struct config, jwks_fetch_timeout_ms), 100, 60000 },
+	{ "jwks_max_bytes", K_LONG, offsetof(struct config, jwks_max_bytes),
+	    1024, 16 * 1024 * 1024 },
+	{ "max_body_bytes", K_LONG, offsetof(struct config, max_body_bytes),
+	    1024, 16 * 1024 * 1024 },
+};
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+enum sig_err
+config_home(const char *home, char *out)
+{
+	const char	*env = getenv("SIGNET_HOME");
+	int		 n;
+
+	if (home != NULL && *home != '\0')
+		n = snprintf(out, PATH_MAX, "%s", home);
+	else if (env != NULL && *env != '\0')
+		n = snprintf(out, PATH_MAX, "%s", env);
+	else
+		n = snprintf(out, PATH_MAX, "%s/lib/signet",
+		    SIGNET_LOCALSTATEDIR);
+	return (n < 0 || n >= PATH_MAX) ? SIG_EINVAL : SIG_OK;
+}
+
+enum sig_err
+config_set(struct config *cfg, const char *key, const char *value, char *msg)
+{
+	const struct setting *s = NULL;
+	char	*end, *field;
+	long	 n;
+	size_t	 i;
+
+	for (i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].key, key) == 0)
+			s = &settings[i];
+	if (s == NULL) {
+		snprintf(msg, SIG_MSG_MAX, "unknown setting %.64s", key);
+		return SIG_EINVAL;
+	}
+	field = (char *)cfg + s->off;
+	switch (s->kind) {
+	case K_PATH:
+		if (strlen(value) >= PATH_MAX)
+			goto bad;
+		strcpy(field, value);
+		return SIG_OK;
+	case K_BOOL:
+		if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0 ||
+		    strcmp(value, "yes") == 0)
+			*(int *)field = 1;
+		else if (strcmp(value, "false") == 0 ||
+		    strcmp(value, "0") == 0 || strcmp(value, "no") == 0)
+			*(int *)field = 0;
+		else
+			goto bad;
+		return SIG_OK;
+	case K_LONG:
+		errno = 0;
+		if (!isdigit((unsigned char)*value))
+			goto bad;
+		n = strtol(value, &end, 10);
+		if (errno != 0 || *end != '\0' || n < s->min || n > s->max)
+			goto bad;
+		*(long *)field = n;
+		return SIG_OK;
+	}
+bad:
+	snprintf(msg, SIG_MSG_MAX, "invalid value for %s", key);
+	return SIG_EINVAL;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+enum sig_err
+config_load(const char *home, struct config *cfg, char *msg)
+{
+	char		 path[PATH_MAX], line[PATH_MAX + 128], env[96];
+	char		*eq, *key, *val;
+	const char	*ev;
+	FILE		*f;
+	enum sig_err	 rc = SIG_OK;
+	size_t		 i, j;
+	int		 lineno = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (config_home(home, cfg->home) != SIG_OK) {
+		snprintf(msg, SIG_MSG_MAX, "SIGNET_HOME is too long");
+		return SIG_EINVAL;
+	}
+	cfg->jwks_fetch_timeout_ms = 5000;
+	cfg->jwks_max_bytes = 262144;
+	cfg->max_body_bytes = 65536;
+	if (snprintf(cfg->master_key_file, PATH_MAX, "%s/master.key",
+	    cfg->home) >= PATH_MAX || snprintf(path, sizeof(path),
+	    "%s/signet.conf", cfg->home) >= (int)sizeof(path)) {
+		snprintf(msg, SIG_MSG_MAX, "SIGNET_HOME is too long");
+		return SIG_EINVAL;
+	}
+	if ((f = fopen(path, "r")) != NULL) {
+		while (rc == SIG_OK && fgets(line, sizeof(line), f) != NULL) {
+			lineno++;
+			key = trim(line);
+			if (*key == '#' || *key == '\0')
+				continue;
+			if ((eq = strchr(key, '=')) == NULL) {
+				snprintf(msg, SIG_MSG_MAX,
+				    "signet.conf line %d: expected key = value",
+				    lineno);
+				rc = SIG_EINVAL;
+				break;
+			}
+			*eq = '\0';
+			val = trim(eq + 1);
+			rc = config_set(cfg, trim(key), val, msg);
+		}
+		fclose(f);
+		if (rc != SIG_OK)
+			return rc;
+	}
+	/* SIGNET_<KEY> in the environment wins over the file. */
+	for (i = 0; i < NSETTINGS; i++) {
+		snprintf(env, sizeof(env), "SIGNET_%s", settings[i].key);
+		for (j = 7; env[j] != '\0'; j++)
+			env[j] = (char)toupper((unsigned char)env[j]);
+		if ((ev = getenv(env)) != NULL &&
+		    (rc = config_set(cfg, settings[i].key, ev, msg)) != SIG_OK)
+			return rc;
+	}
+	return SIG_OK;
+}

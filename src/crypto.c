@@ -1,0 +1,224 @@
+/*
+ * The crypto module: randomness, hashes, HMAC, AES-256-GCM sealing of
+ * secrets at rest, constant-time compares and clearing, all on GnuTLS.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+
+#include "signet/b64.h"
+#include "signet/crypto.h"
+#include "signet/log.h"
+
+#define SEAL_VERSION	1
+#define SEAL_IV_LEN	12
+#define SEAL_TAG_LEN	16
+#define SEAL_MAX_PT	(64 * 1024)
+
+enum sig_err
+crypto_init(void)
+{
+	static int done;
+
+	if (done)
+		return SIG_OK;
+	if (gnutls_global_init() < 0)
+		return SIG_EINTERNAL;
+	done = 1;
+	return SIG_OK;
+}
+
+enum sig_err
+crypto_random(void *buf, size_t n, int key)
+{
+	if (gnutls_rnd(key ? GNUTLS_RND_KEY : GNUTLS_RND_NONCE, buf, n) < 0) {
+		log_msg(LOG_ERR, "random number generator failed");
+		return SIG_EINTERNAL;
+	}
+	return SIG_OK;
+}
+
+void
+crypto_sha256(const void *data, size_t len, unsigned char *out)
+{
+	(void)gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out);
+}
+
+void
+crypto_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
+    unsigned char *out)
+{
+	(void)gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, klen, msg, mlen, out);
+}
+
+void
+crypto_hmac_sha1(const void *key, size_t klen, const void *msg, size_t mlen,
+    unsigned char *out)
+{
+	(void)gnutls_hmac_fast(GNUTLS_MAC_SHA1, key, klen, msg, mlen, out);
+}
+
+int
+crypto_equal(const void *a, const void *b, size_t n)
+{
+	return gnutls_memcmp(a, b, n) == 0;
+}
+
+void
+crypto_wipe(void *p, size_t n)
+{
+	if (p != NULL)
+		gnutls_memset(p, 0, n);
+}
+
+enum sig_err
+crypto_master_create(const char *path)
+{
+	struct master_key mk;
+	enum sig_err	 rc = SIG_EINTERNAL;
+	int		 fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return errno == EEXIST ? SIG_EEXISTS : SIG_EINTERNAL;
+	if (crypto_random(mk.k, sizeof(mk.k), 1) != SIG_OK)
+		goto fail;
+	if (write(fd, mk.k, sizeof(mk.k)) != (ssize_t)sizeof(mk.k) ||
+	    fsync(fd) == -1)
+		goto fail;
+	rc = SIG_OK;
+fail:
+	crypto_wipe(&mk, sizeof(mk));
+	if (close(fd) == -1)
+		rc = SIG_EINTERNAL;
+	if (rc != SIG_OK)
+		(void)unlink(path);
+	return rc;
+}
+
+enum sig_err
+crypto_master_load(const char *path, struct master_key *mk)
+{
+	unsigned char	 extra;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_msg(LOG_ERR, "cannot open master key %s: %s", path,
+		    strerror(errno));
+		return SIG_EINTERNAL;
+	}
+	n = read(fd, mk->k, sizeof(mk->k));
+	if (n != (ssize_t)sizeof(mk->k) || read(fd, &extra, 1) != 0) {
+		close(fd);
+		crypto_wipe(mk, sizeof(*mk));
+		log_msg(LOG_ERR, "master key %s is not %d bytes", path,
+		    CRYPTO_MASTER_KEY_LEN);
+		return SIG_EINTERNAL;
+	}
+	close(fd);
+	return SIG_OK;
+}
+
+static enum sig_err
+aead_init(const struct master_key *mk, gnutls_aead_cipher_hd_t *h)
+{
+	gnutls_datum_t	 key;
+
+	key.data = (unsigned char *)mk->k;
+	key.size = sizeof(mk->k);
+	if (gnutls_aead_cipher_init(h, GNUTLS_CIPHER_AES_256_GCM, &key) < 0)
+		return SIG_EINTERNAL;
+	return SIG_OK;
+}
+
+enum sig_err
+crypto_seal(const struct master_key *mk, const char *aad, const void *pt,
+    size_t n, char **out)
+{
+	gnutls_aead_cipher_hd_t h;
+	unsigned char	*raw = NULL;
+	size_t		 rawlen, ctlen;
+	enum sig_err	 rc;
+
+	*out = NULL;
+	if (n > SEAL_MAX_PT)
+		return SIG_EINTERNAL;
+	rawlen = 1 + SEAL_IV_LEN + n + SEAL_TAG_LEN;
+	if ((raw = malloc(rawlen)) == NULL)
+		return SIG_EINTERNAL;
+	raw[0] = SEAL_VERSION;
+	if ((rc = crypto_random(raw + 1, SEAL_IV_LEN, 0)) != SIG_OK)
+		goto fail;
+	if ((rc = aead_init(mk, &h)) != SIG_OK)
+		goto fail;
+	ctlen = n + SEAL_TAG_LEN;
+	if (gnutls_aead_cipher_encrypt(h, raw + 1, SEAL_IV_LEN, aad,
+	    strlen(aad), SEAL_TAG_LEN, pt, n, raw + 1 + SEAL_IV_LEN,
+	    &ctlen) < 0 || ctlen != n + SEAL_TAG_LEN)
+		rc = SIG_EINTERNAL;
+	gnutls_aead_cipher_deinit(h);
+	if (rc != SIG_OK)
+		goto fail;
+	if ((*out = malloc(b64_encoded_len(rawlen) + 1)) == NULL) {
+		rc = SIG_EINTERNAL;
+		goto fail;
+	}
+	b64_encode(raw, rawlen, *out);
+fail:
+	free(raw);
+	return rc;
+}
+
+enum sig_err
+crypto_open(const struct master_key *mk, const char *aad, const char *sealed,
+    unsigned char **pt, size_t *n)
+{
+	gnutls_aead_cipher_hd_t h;
+	unsigned char	*raw = NULL, *plain = NULL;
+	size_t		 slen, rawlen = 0, ptlen, cap = 0;
+	enum sig_err	 rc = SIG_EINTERNAL;
+
+	*pt = NULL;
+	*n = 0;
+	slen = strlen(sealed);
+	if (slen > b64_encoded_len(1 + SEAL_IV_LEN + SEAL_MAX_PT + SEAL_TAG_LEN))
+		return SIG_EINTERNAL;
+	if ((raw = malloc(slen / 4 * 3 + 3)) == NULL)
+		return SIG_EINTERNAL;
+	if (b64_decode(sealed, slen, raw, &rawlen) != 0 ||
+	    rawlen < 1 + SEAL_IV_LEN + SEAL_TAG_LEN || raw[0] != SEAL_VERSION)
+		goto fail;
+	ptlen = rawlen - 1 - SEAL_IV_LEN;
+	/* One spare byte, so an empty plaintext still gets a buffer. */
+	cap = ptlen + 1;
+	if ((plain = malloc(cap)) == NULL)
+		goto fail;
+	if (aead_init(mk, &h) != SIG_OK)
+		goto fail;
+	if (gnutls_aead_cipher_decrypt(h, raw + 1, SEAL_IV_LEN, aad,
+	    strlen(aad), SEAL_TAG_LEN, raw + 1 + SEAL_IV_LEN,
+	    rawlen - 1 - SEAL_IV_LEN, plain, &ptlen) >= 0)
+		rc = SIG_OK;
+	gnutls_aead_cipher_deinit(h);
+	if (rc == SIG_OK) {
+		*pt = plain;
+		*n = ptlen;
+		plain = NULL;
+	}
+fail:
+	if (plain != NULL) {
+		crypto_wipe(plain, cap);
+		free(plain);
+	}
+	free(raw);
+	return rc;
+}

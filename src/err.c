@@ -1,0 +1,41 @@
+/* The one table from enum sig_err to HTTP status, code and message. */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "signet/err.h"
+
+static const struct sig_err_info table[SIG_ERR_COUNT] = {
+	[SIG_OK] = { 200, "OK", "OK" },
+	[SIG_EINVAL] = { 400, "INVALID_REQUEST", "The request is invalid" },
+	[SIG_EUNAUTH] = { 401, "UNAUTHORIZED", "Invalid or missing API key" },
+	[SIG_EFORBIDDEN] = { 403, "FORBIDDEN",
+	    "This API key's role does not allow this action" },
+	[SIG_EOTP] = { 403, "INVALID_OTP", "A valid X-OTP header is required" },
+	[SIG_ENOTFOUND] = { 404, "NOT_FOUND", "Not found" },
+	[SIG_EENDPOINT] = { 404, "ENDPOINT_NOT_FOUND", "Endpoint not found" },
+	[SIG_EMETHOD] = { 405, "METHOD_NOT_ALLOWED",
+	    "Method not allowed on this route" },
+	[SIG_EMAXKEYS] = { 409, "MAX_SIGNING_KEYS_REACHED",
+	    "Endpoint already has the maximum of 2 signing keys" },
+	[SIG_ELASTKEY] = { 409, "CANNOT_DELETE_LAST_SIGNING_KEY",
+	    "Cannot delete the last signing key" },
+	[SIG_ETOOLARGE] = { 413, "PAYLOAD_TOO_LARGE",
+	    "Request body is larger than the limit" },
+	[SIG_EMEDIA] = { 415, "UNSUPPORTED_MEDIA_TYPE",
+	    "Request body must be application/json" },
+	[SIG_EINTERNAL] = { 500, "INTERNAL_ERROR", "An internal error occurred" },
+	[SIG_EUNAVAIL] = { 503, "SERVICE_UNAVAILABLE",
+	    "Storage is busy, try again" },
+	[SIG_ERETRY] = { 503, "SERVICE_UNAVAILABLE",
+	    "Storage is busy, try again" },
+	[SIG_EEXISTS] = { 409, "CONFLICT", "Already exists" },
+};
+
+const struct sig_err_info *
+sig_err_info(enum sig_err e)
+{
+	if ((unsigned)e >= SIG_ERR_COUNT || table[e].code == NULL)
+		return &table[SIG_EINTERNAL];
+	return &table[e];
+}

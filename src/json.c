@@ -1,0 +1,240 @@
+/* Strict request-body parsing, field access and the response envelopes. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signet/json.h"
+
+/*
+ * Whether the JSON text escapes a NUL ("\u0000") anywhere.  json-c keeps
+ * object keys as C strings and would silently cut "url\u0000x" to "url", so
+ * the raw text is scanned instead of the parsed tree.  An escaped backslash
+ * is skipped as a pair, so "\\u0000" (a literal backslash) is not a NUL.
+ */
+static int
+escapes_nul(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+			return 1;
+		i++;
+	}
+	return 0;
+}
+
+enum sig_err
+json_parse_body(const char *buf, size_t len, json_object **out, char *msg)
+{
+	struct json_tokener	*tok;
+	enum json_tokener_error	 jerr;
+	json_object		*o = NULL;
+	char			*copy;
+	size_t			 i;
+
+	*out = NULL;
+	for (i = 0; i < len; i++)
+		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' &&
+		    buf[i] != '\n')
+			break;
+	if (i == len) {
+		*out = json_object_new_object();
+		return *out ? SIG_OK : SIG_EINTERNAL;
+	}
+	if (memchr(buf, '\0', len) != NULL || escapes_nul(buf, len)) {
+		snprintf(msg, SIG_MSG_MAX, "strings must not contain NUL");
+		return SIG_EINVAL;
+	}
+	/* The tokenizer wants the terminating NUL, or a bare number waits. */
+	if ((copy = malloc(len + 1)) == NULL)
+		return SIG_EINTERNAL;
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	/* json-c counts the outermost value as depth 1. */
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
+		free(copy);
+		return SIG_EINTERNAL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, copy, (int)len + 1);
+	jerr = json_tokener_get_error(tok);
+	if (o != NULL && jerr == json_tokener_success &&
+	    json_tokener_get_parse_end(tok) < len) {
+		/* Only whitespace may follow the value. */
+		for (i = json_tokener_get_parse_end(tok); i < len; i++)
+			if (copy[i] != ' ' && copy[i] != '\t' &&
+			    copy[i] != '\r' && copy[i] != '\n')
+				break;
+		if (i < len)
+			jerr = json_tokener_error_parse_unexpected;
+	}
+	json_tokener_free(tok);
+	free(copy);
+	if (o == NULL || jerr != json_tokener_success) {
+		json_object_put(o);
+		if (jerr == json_tokener_error_depth)
+			snprintf(msg, SIG_MSG_MAX,
+			    "request body is nested deeper than %d levels",
+			    JSON_MAX_DEPTH);
+		else
+			snprintf(msg, SIG_MSG_MAX,
+			    "request body is not valid JSON: %s",
+			    json_tokener_error_desc(jerr));
+		return SIG_EINVAL;
+	}
+	*out = o;
+	return SIG_OK;
+}
+
+enum sig_err
+json_only_fields(json_object *body, const char *const *allowed, char *msg)
+{
+	const char *const *a;
+
+	if (!json_object_is_type(body, json_type_object)) {
+		snprintf(msg, SIG_MSG_MAX, "request body must be a JSON object");
+		return SIG_EINVAL;
+	}
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		for (a = allowed; *a != NULL; a++)
+			if (strcmp(key, *a) == 0)
+				break;
+		if (*a == NULL) {
+			snprintf(msg, SIG_MSG_MAX, "unknown field: %.64s", key);
+			return SIG_EINVAL;
+		}
+	}
+	return SIG_OK;
+}
+
+enum sig_err
+json_string_field(json_object *obj, const char *name, int required,
+    size_t maxlen, const char **out, size_t *outlen, char *msg)
+{
+	json_object	*v;
+	size_t		 len;
+
+	*out = NULL;
+	if (outlen != NULL)
+		*outlen = 0;
+	if (!json_object_object_get_ex(obj, name, &v) || v == NULL) {
+		if (!required)
+			return SIG_OK;
+		snprintf(msg, SIG_MSG_MAX, "%s is required", name);
+		return SIG_EINVAL;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(msg, SIG_MSG_MAX, "%s must be a string", name);
+		return SIG_EINVAL;
+	}
+	len = (size_t)json_object_get_string_len(v);
+	if (len > maxlen) {
+		snprintf(msg, SIG_MSG_MAX, "%s must be at most %zu bytes", name,
+		    maxlen);
+		return SIG_EINVAL;
+	}
+	*out = json_object_get_string(v);
+	if (outlen != NULL)
+		*outlen = len;
+	return SIG_OK;
+}
+
+enum sig_err
+json_int_field(json_object *obj, const char *name, int required, int64_t min,
+    int64_t max, int64_t *out, int *present, char *msg)
+{
+	json_object	*v;
+	int64_t		 n;
+
+	*present = 0;
+	if (!json_object_object_get_ex(obj, name, &v) || v == NULL) {
+		if (!required)
+			return SIG_OK;
+		snprintf(msg, SIG_MSG_MAX, "%s is required", name);
+		return SIG_EINVAL;
+	}
+	/*
+	 * json-c saturates big numbers at INT64_MIN/MAX; the bounds below
+	 * are always narrower, so a saturated value is refused too.
+	 */
+	if (!json_object_is_type(v, json_type_int) ||
+	    (n = json_object_get_int64(v)) < min || n > max) {
+		snprintf(msg, SIG_MSG_MAX,
+		    "%s must be an integer from %lld to %lld", name,
+		    (long long)min, (long long)max);
+		return SIG_EINVAL;
+	}
+	*out = n;
+	*present = 1;
+	return SIG_OK;
+}
+
+char *
+json_dump(json_object *o)
+{
+	const char	*s;
+
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	return s ? strdup(s) : NULL;
+}
+
+static char *
+envelope(const char *key, json_object *payload, const char *rid, int has_more)
+{
+	json_object	*root, *meta;
+	char		*s;
+
+	root = json_object_new_object();
+	meta = json_object_new_object();
+	if (root == NULL || meta == NULL) {
+		json_object_put(root);
+		json_object_put(meta);
+		json_object_put(payload);
+		return NULL;
+	}
+	json_object_object_add(root, key, payload);
+	json_object_object_add(meta, "request_id",
+	    json_object_new_string(rid));
+	if (has_more >= 0)
+		json_object_object_add(meta, "has_more",
+		    json_object_new_boolean(has_more));
+	json_object_object_add(root, "meta", meta);
+	s = json_dump(root);
+	json_object_put(root);
+	return s;
+}
+
+char *
+json_envelope_ok(json_object *data, const char *rid, int has_more)
+{
+	return envelope("data", data, rid, has_more);
+}
+
+char *
+json_envelope_err(enum sig_err e, const char *msg, const char *rid)
+{
+	const struct sig_err_info *info = sig_err_info(e);
+	json_object	*err;
+
+	if ((err = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(err, "code",
+	    json_object_new_string(info->code));
+	json_object_object_add(err, "message", json_object_new_string(
+	    msg != NULL && *msg != '\0' ? msg : info->message));
+	return envelope("error", err, rid, -1);
+}
+
+json_object *
+json_str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}

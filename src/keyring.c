@@ -1,0 +1,237 @@
+/* One implementation of the endpoint signing-key rules for both kinds. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signet/ids.h"
+#include "signet/json.h"
+#include "signet/keyring.h"
+#include "signet/log.h"
+
+#define HINT_LEN	4
+
+enum sig_err
+keyring_new_key(struct new_key *k)
+{
+	enum sig_err	 rc;
+
+	memset(k, 0, sizeof(*k));
+	if ((rc = ids_new("sk_", 16, k->id, sizeof(k->id))) != SIG_OK)
+		return rc;
+	k->created_at = ids_now_us() / 1000000;
+	return webhook_secret_new(k->secret);
+}
+
+void
+keyring_forget(struct new_key *k)
+{
+	crypto_wipe(k->secret, sizeof(k->secret));
+}
+
+static json_object *
+keys_of(json_object *rec)
+{
+	json_object	*keys;
+
+	if (!json_object_object_get_ex(rec, "keys", &keys) ||
+	    !json_object_is_type(keys, json_type_array)) {
+		keys = json_object_new_array();
+		json_object_object_add(rec, "keys", keys);
+	}
+	return keys;
+}
+
+static const char *
+field(json_object *o, const char *name)
+{
+	json_object	*v;
+
+	return json_object_object_get_ex(o, name, &v) ?
+	    json_object_get_string(v) : "";
+}
+
+static int64_t
+field_int(json_object *o, const char *name)
+{
+	json_object	*v;
+
+	return json_object_object_get_ex(o, name, &v) ?
+	    json_object_get_int64(v) : 0;
+}
+
+enum sig_err
+keyring_add(const struct master_key *mk, json_object *rec,
+    const struct new_key *k)
+{
+	json_object	*keys = keys_of(rec), *key;
+	char		*sealed;
+	enum sig_err	 rc;
+
+	if (json_object_array_length(keys) >= KEYRING_MAX_KEYS)
+		return SIG_EMAXKEYS;
+	rc = crypto_seal(mk, k->id, k->secret, strlen(k->secret), &sealed);
+	if (rc != SIG_OK)
+		return rc;
+	key = json_object_new_object();
+	json_object_object_add(key, "id", json_object_new_string(k->id));
+	json_object_object_add(key, "secret", json_object_new_string(sealed));
+	json_object_object_add(key, "hint", json_object_new_string(
+	    k->secret + strlen(k->secret) - HINT_LEN));
+	json_object_object_add(key, "created_at",
+	    json_object_new_int64(k->created_at));
+	json_object_array_add(keys, key);
+	free(sealed);
+	return SIG_OK;
+}
+
+enum sig_err
+keyring_remove(json_object *rec, const char *key_id)
+{
+	json_object	*keys = keys_of(rec);
+	size_t		 i, n = json_object_array_length(keys);
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(field(json_object_array_get_idx(keys, i), "id"),
+		    key_id) != 0)
+			continue;
+		if (n == 1)
+			return SIG_ELASTKEY;
+		json_object_array_del_idx(keys, i, 1);
+		return SIG_OK;
+	}
+	return SIG_ENOTFOUND;
+}
+
+static json_object *
+key_view(const char *id, const char *hint, int64_t created_at)
+{
+	json_object	*o = json_object_new_object();
+	char		 ts[32];
+
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "key_hint", json_object_new_string(hint));
+	json_object_object_add(o, "created_at",
+	    json_object_new_string(ids_time(created_at, 0, ts)));
+	return o;
+}
+
+json_object *
+keyring_list(json_object *rec)
+{
+	json_object	*keys = keys_of(rec), *out, *k;
+	size_t		 i, n = json_object_array_length(keys);
+
+	out = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		k = json_object_array_get_idx(keys, i);
+		json_object_array_add(out, key_view(field(k, "id"),
+		    field(k, "hint"), field_int(k, "created_at")));
+	}
+	return out;
+}
+
+json_object *
+keyring_new_key_json(const struct new_key *k)
+{
+	json_object	*o;
+
+	o = key_view(k->id, k->secret + strlen(k->secret) - HINT_LEN,
+	    k->created_at);
+	json_object_object_add(o, "signing_secret",
+	    json_object_new_string(k->secret));
+	return o;
+}
+
+/*
+ * Unseal key i of rec into its HMAC key bytes.  Returns 0, or -1 (logged,
+ * without any secret) when the record does not authenticate.
+ */
+static int
+unseal(const struct master_key *mk, json_object *key, unsigned char *hk,
+    size_t *hklen)
+{
+	unsigned char	*secret;
+	char		*s;
+	size_t		 n;
+	int		 rc;
+
+	if (crypto_open(mk, field(key, "id"), field(key, "secret"), &secret,
+	    &n) != SIG_OK) {
+		log_msg(LOG_ERR, "signing key %s does not unseal: wrong master "
+		    "key or damaged record", field(key, "id"));
+		return -1;
+	}
+	s = malloc(n + 1);
+	if (s != NULL) {
+		memcpy(s, secret, n);
+		s[n] = '\0';
+	}
+	crypto_wipe(secret, n);
+	free(secret);
+	if (s == NULL)
+		return -1;
+	rc = webhook_secret_key(s, hk, hklen);
+	crypto_wipe(s, n);
+	free(s);
+	return rc;
+}
+
+enum sig_err
+keyring_sign(const struct master_key *mk, json_object *rec,
+    const char *msg_id, int64_t timestamp, const char *payload, size_t plen,
+    char **header)
+{
+	json_object	*keys = keys_of(rec);
+	unsigned char	 hk[WEBHOOK_KEY_MAX];
+	size_t		 i, n = json_object_array_length(keys), hklen, len = 0;
+	char		*out;
+
+	*header = NULL;
+	if ((out = malloc(n * (WEBHOOK_SIG_LEN + 1) + 1)) == NULL)
+		return SIG_EINTERNAL;
+	out[0] = '\0';
+	for (i = n; i-- > 0;) {
+		if (unseal(mk, json_object_array_get_idx(keys, i), hk,
+		    &hklen) != 0) {
+			free(out);
+			return SIG_EINTERNAL;
+		}
+		if (len > 0)
+			out[len++] = ' ';
+		webhook_sign(hk, hklen, msg_id, timestamp, payload, plen,
+		    out + len);
+		crypto_wipe(hk, sizeof(hk));
+		len += strlen(out + len);
+	}
+	*header = out;
+	return SIG_OK;
+}
+
+int
+keyring_verify(const struct master_key *mk, json_object *rec,
+    const char *msg_id, int64_t timestamp, const char *payload, size_t plen,
+    const char *sigheader, char *key_id)
+{
+	json_object	*keys = keys_of(rec), *key;
+	unsigned char	 hk[WEBHOOK_KEY_MAX];
+	char		 expected[WEBHOOK_SIG_LEN + 1];
+	size_t		 i, n = json_object_array_length(keys), hklen;
+	int		 found = 0;
+
+	/* Every key is tried, so timing says nothing about which matched. */
+	for (i = n; i-- > 0;) {
+		key = json_object_array_get_idx(keys, i);
+		if (unseal(mk, key, hk, &hklen) != 0)
+			return -1;
+		webhook_sign(hk, hklen, msg_id, timestamp, payload, plen,
+		    expected);
+		crypto_wipe(hk, sizeof(hk));
+		if (webhook_header_has(sigheader, expected) && !found) {
+			found = 1;
+			snprintf(key_id, IDS_MAX, "%s", field(key, "id"));
+		}
+	}
+	return found;
+}

@@ -1,0 +1,317 @@
+/*
+ * signet.fcgi: the FastCGI worker.
+ *
+ *   signet.fcgi                          serve on the inherited socket (fd 0),
+ *                                        as lighttpd bin-path and mod_fcgid
+ *                                        spawn it; one request at a time
+ *   signet.fcgi --listen ADDR --workers N
+ *                                        open ADDR (a path or host:port),
+ *                                        pre-fork N workers that accept on it,
+ *                                        restart any that dies, stop on SIGTERM
+ *
+ * A worker sets up once (configuration, master key, storage) and serves many
+ * requests.  It reads the CGI variables into a struct http_request, bounds
+ * and reads the body, asks app_handle for the answer and writes it back.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "signet/app.h"
+#include "signet/log.h"
+
+#define MAX_WORKERS	256
+#define DRAIN_MAX	(64L * 1024 * 1024)
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+set_handler(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocked accept must return so the worker stops. */
+	sigaction(sig, &sa, NULL);
+}
+
+/*
+ * Parse CONTENT_LENGTH: digits only, no sign, no overflow.  Returns the
+ * value, 0 when absent or empty, or -1 when malformed.
+ */
+static long
+content_length(const char *s)
+{
+	long	 n = 0;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (n > (LONG_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (*s - '0');
+	}
+	return n;
+}
+
+/* Read and discard what is left of a body we refuse, so the server's write
+ * of it completes and our answer is not lost to a connection reset. */
+static void
+drain(FCGX_Stream *in)
+{
+	char	 buf[8192];
+	long	 total = 0;
+	int	 n;
+
+	while (total < DRAIN_MAX && (n = FCGX_GetStr(buf, sizeof(buf), in)) > 0)
+		total += n;
+}
+
+/* Read the body: exactly Content-Length bytes, at most the cap. */
+static char *
+read_body(FCGX_Request *r, long cap, struct http_request *req)
+{
+	char	*buf;
+	long	 len, got = 0;
+	int	 n;
+
+	len = content_length(FCGX_GetParam("CONTENT_LENGTH", r->envp));
+	req->body_len = 0;
+	req->body_err = SIG_OK;
+	if (len < 0) {
+		req->body_err = SIG_EINVAL;
+		drain(r->in);
+		return NULL;
+	}
+	if (len > cap) {
+		req->body_err = SIG_ETOOLARGE;
+		drain(r->in);
+		return NULL;
+	}
+	if ((buf = malloc((size_t)len + 1)) == NULL) {
+		req->body_err = SIG_ETOOLARGE;
+		drain(r->in);
+		return NULL;
+	}
+	while (got < len) {
+		n = FCGX_GetStr(buf + got, (int)(len - got), r->in);
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	if (got < len)
+		req->body_err = SIG_EINVAL;
+	else
+		drain(r->in);	/* more than announced: ignore the rest */
+	buf[got] = '\0';
+	req->body = buf;
+	req->body_len = (size_t)got;
+	return buf;
+}
+
+/*
+ * Write the response.  Headers are formatted with snprintf: libfcgi's own
+ * FCGX_FPrintF does not know every C99 conversion (%zu).
+ */
+static void
+write_response(FCGX_Request *r, const struct http_response *res)
+{
+	char	 head[2048];
+	size_t	 n;
+	int	 i, body;
+
+	body = res->body != NULL && res->status != 204 && res->status != 304;
+	n = (size_t)snprintf(head, sizeof(head),
+	    "Status: %d %s\r\nX-Request-Id: %s\r\n", res->status,
+	    http_reason(res->status), res->request_id);
+	for (i = 0; i < res->nheaders && n < sizeof(head); i++)
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "%s: %s\r\n",
+		    res->headers[i].name, res->headers[i].value);
+	if (body && n < sizeof(head))
+		n += (size_t)snprintf(head + n, sizeof(head) - n,
+		    "Content-Type: %s\r\nContent-Length: %zu\r\n",
+		    res->content_type ? res->content_type : "application/json",
+		    res->body_len);
+	if (n < sizeof(head))
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "\r\n");
+	if (n >= sizeof(head)) {
+		/* Cannot happen with our header sizes; fail loudly if it does. */
+		FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", r->out);
+		return;
+	}
+	FCGX_PutStr(head, (int)n, r->out);
+	if (body)
+		FCGX_PutStr(res->body, (int)res->body_len, r->out);
+}
+
+static double
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Serve requests on sock until told to stop.  Returns an exit status. */
+static int
+worker(int sock)
+{
+	struct app		 app;
+	FCGX_Request		 r;
+	struct http_request	 req;
+	struct http_response	 res;
+	struct timespec		 t0;
+	char			*body;
+
+	set_handler(SIGTERM, on_term);
+	set_handler(SIGINT, on_term);
+	signal(SIGPIPE, SIG_IGN);
+	if (app_open(&app, NULL) != SIG_OK) {
+		log_msg(LOG_ERR, "worker cannot start");
+		return 1;
+	}
+	FCGX_InitRequest(&r, sock, FCGI_FAIL_ACCEPT_ON_INTR);
+	while (!stopping && !store_failed(app.store)) {
+		if (FCGX_Accept_r(&r) < 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		memset(&req, 0, sizeof(req));
+		req.method = FCGX_GetParam("REQUEST_METHOD", r.envp);
+		req.uri = FCGX_GetParam("REQUEST_URI", r.envp);
+		req.content_type = FCGX_GetParam("CONTENT_TYPE", r.envp);
+		req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", r.envp);
+		req.otp = FCGX_GetParam("HTTP_X_OTP", r.envp);
+		req.if_none_match = FCGX_GetParam("HTTP_IF_NONE_MATCH", r.envp);
+		if (req.method == NULL)
+			req.method = "";
+		body = read_body(&r, app.cfg.max_body_bytes, &req);
+		app_handle(&app, &req, &res);
+		write_response(&r, &res);
+		/* The path only: it holds no secret, the query string might. */
+		log_msg(LOG_INFO, "%s %s %d %.1fms %s", req.method, res.route,
+		    res.status, elapsed_ms(&t0), res.request_id);
+		free(res.body);
+		free(body);
+		FCGX_Finish_r(&r);
+	}
+	app_close(&app);
+	return 0;
+}
+
+static pid_t
+spawn(int sock)
+{
+	pid_t	 pid = fork();
+
+	if (pid == 0)
+		_exit(worker(sock));
+	if (pid < 0)
+		log_msg(LOG_ERR, "fork: %s", strerror(errno));
+	return pid;
+}
+
+/* The standalone pool: N workers on one socket, restarted when they die. */
+static int
+pool(const char *listen, int nworkers)
+{
+	pid_t		 pids[MAX_WORKERS];
+	pid_t		 pid;
+	int		 sock, i, status, alive;
+
+	if ((sock = FCGX_OpenSocket(listen, 128)) < 0) {
+		log_msg(LOG_ERR, "cannot listen on %s", listen);
+		return 1;
+	}
+	set_handler(SIGTERM, on_term);
+	set_handler(SIGINT, on_term);
+	for (i = 0; i < nworkers; i++)
+		pids[i] = spawn(sock);
+	log_msg(LOG_INFO, "listening on %s with %d workers", listen, nworkers);
+	while (!stopping) {
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < nworkers; i++) {
+			if (pids[i] != pid)
+				continue;
+			log_msg(LOG_WARN, "worker %ld exited (status %d); "
+			    "restarting", (long)pid, status);
+			if (!stopping) {
+				/* Do not spin if workers die at once. */
+				sleep(1);
+				pids[i] = spawn(sock);
+			}
+		}
+	}
+	for (i = 0; i < nworkers; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	for (alive = nworkers; alive > 0;) {
+		if (waitpid(-1, &status, 0) < 0 && errno != EINTR)
+			break;
+		alive--;
+	}
+	close(sock);
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: signet.fcgi [--listen PATH|HOST:PORT "
+	    "[--workers N]]\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*listen = NULL;
+	long		 workers = 4;
+	char		*end;
+	int		 i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+			listen = argv[++i];
+		else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+			workers = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || workers < 1 || workers > MAX_WORKERS)
+				usage();
+		} else
+			usage();
+	}
+	if (FCGX_Init() != 0) {
+		log_msg(LOG_ERR, "FCGX_Init failed");
+		return 1;
+	}
+	if (listen != NULL)
+		return pool(listen, (int)workers);
+	return worker(0);
+}

@@ -1,0 +1,309 @@
+/*
+ * signetctl: administration of a Signet data directory (API.md section 7).
+ * Every command prints one JSON document on stdout; failures print
+ * {"error": {"code", "message"}} and exit non-zero.
+ *
+ * Run as root on a data directory owned by another user (the web server's),
+ * signetctl first becomes that user, so every file it creates stays usable
+ * by the service.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "signet/auth.h"
+#include "signet/config.h"
+#include "signet/crypto.h"
+#include "signet/json.h"
+#include "signet/log.h"
+#include "signet/store.h"
+#include "signet/validate.h"
+
+struct cmd {
+	const char	*name;
+	const char	*sub;
+	int		(*fn)(struct config *, int, char **);
+	const char	*usage;
+};
+
+static void
+print_json(json_object *o)
+{
+	char	*s = json_dump(o);
+
+	if (s != NULL)
+		printf("%s\n", s);
+	free(s);
+	json_object_put(o);
+}
+
+static int
+fail(const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+fail(const char *code, const char *fmt, ...)
+{
+	json_object	*root, *err;
+	char		 msg[512];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	root = json_object_new_object();
+	err = json_object_new_object();
+	json_object_object_add(err, "code", json_object_new_string(code));
+	json_object_object_add(err, "message", json_object_new_string(msg));
+	json_object_object_add(root, "error", err);
+	print_json(root);
+	return 1;
+}
+
+/* The value of --name style options in argv; NULL when absent. */
+static const char *
+opt(int argc, char **argv, const char *name)
+{
+	int	 i;
+
+	for (i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+/* Whether argv holds only known options (each with a value). */
+static int
+only_opts(int argc, char **argv, const char *const *known)
+{
+	const char *const *k;
+	int	 i;
+
+	for (i = 0; i < argc; i += 2) {
+		for (k = known; *k != NULL; k++)
+			if (strcmp(argv[i], *k) == 0)
+				break;
+		if (*k == NULL || i + 1 >= argc)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+open_store(struct config *cfg, struct store **s)
+{
+	struct stat	 st;
+
+	if (stat(cfg->home, &st) == -1)
+		return fail("NOT_INITIALIZED", "%s does not exist: run "
+		    "signetctl init", cfg->home);
+	if (crypto_init() != SIG_OK || store_open(cfg->home, s) != SIG_OK)
+		return fail("STORAGE_UNAVAILABLE", "cannot open storage in %s",
+		    cfg->home);
+	return 0;
+}
+
+static int
+cmd_init(struct config *cfg, int argc, char **argv)
+{
+	struct store	*s;
+	json_object	*o;
+	enum sig_err	 rc;
+
+	(void)argv;
+	if (argc != 0)
+		return fail("USAGE", "usage: signetctl init");
+	if (mkdir(cfg->home, 0700) == -1 && errno != EEXIST)
+		return fail("IO_ERROR", "cannot create %s: %s", cfg->home,
+		    strerror(errno));
+	if (crypto_init() != SIG_OK)
+		return fail("INTERNAL_ERROR", "GnuTLS initialisation failed");
+	rc = crypto_master_create(cfg->master_key_file);
+	if (rc != SIG_OK && rc != SIG_EEXISTS)
+		return fail("IO_ERROR", "cannot create the master key %s",
+		    cfg->master_key_file);
+	if (store_open(cfg->home, &s) != SIG_OK)
+		return fail("STORAGE_UNAVAILABLE", "cannot create storage in "
+		    "%s", cfg->home);
+	store_close(s);
+	o = json_object_new_object();
+	json_object_object_add(o, "home", json_object_new_string(cfg->home));
+	json_object_object_add(o, "initialized", json_object_new_boolean(1));
+	json_object_object_add(o, "master_key_created",
+	    json_object_new_boolean(rc == SIG_OK));
+	print_json(o);
+	return 0;
+}
+
+static int
+cmd_account_create(struct config *cfg, int argc, char **argv)
+{
+	static const char *const known[] = { "--name", NULL };
+	struct store	*s;
+	const char	*name = opt(argc, argv, "--name");
+	char		 id[IDS_MAX];
+	json_object	*o;
+	enum sig_err	 rc;
+
+	if (!only_opts(argc, argv, known) || name == NULL)
+		return fail("USAGE", "usage: signetctl account create --name N");
+	if (*name == '\0' || strlen(name) > AUTH_NAME_MAX)
+		return fail("INVALID_REQUEST", "name must be 1 to %d bytes",
+		    AUTH_NAME_MAX);
+	if (open_store(cfg, &s) != 0)
+		return 1;
+	rc = auth_account_create(s, name, id);
+	store_close(s);
+	if (rc != SIG_OK)
+		return fail("STORAGE_ERROR", "cannot create the account");
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "name", json_object_new_string(name));
+	print_json(o);
+	return 0;
+}
+
+static int
+cmd_apikey_create(struct config *cfg, int argc, char **argv)
+{
+	static const char *const known[] = { "--account", "--role", "--name",
+	    NULL };
+	struct store	*s;
+	const char	*account = opt(argc, argv, "--account");
+	const char	*role = opt(argc, argv, "--role");
+	const char	*name = opt(argc, argv, "--name");
+	char		 id[IDS_MAX], token[AUTH_TOKEN_LEN + 1];
+	json_object	*o;
+	enum sig_err	 rc;
+
+	if (!only_opts(argc, argv, known) || account == NULL || role == NULL)
+		return fail("USAGE", "usage: signetctl apikey create --account "
+		    "ID --role admin|member [--name N]");
+	if (!valid_prefixed_hex(account, "acct_", 32))
+		return fail("INVALID_REQUEST", "account must be acct_ followed "
+		    "by 32 lowercase hex digits");
+	if (strcmp(role, "admin") != 0 && strcmp(role, "member") != 0)
+		return fail("INVALID_REQUEST", "role must be admin or member");
+	if (name != NULL && (*name == '\0' || strlen(name) > AUTH_NAME_MAX))
+		return fail("INVALID_REQUEST", "name must be 1 to %d bytes",
+		    AUTH_NAME_MAX);
+	if (open_store(cfg, &s) != 0)
+		return 1;
+	rc = auth_apikey_create(s, account, role, name, id, token);
+	store_close(s);
+	if (rc == SIG_ENOTFOUND)
+		return fail("NOT_FOUND", "no account %s", account);
+	if (rc != SIG_OK)
+		return fail("STORAGE_ERROR", "cannot create the API key");
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "token", json_object_new_string(token));
+	json_object_object_add(o, "account", json_object_new_string(account));
+	json_object_object_add(o, "role", json_object_new_string(role));
+	crypto_wipe(token, sizeof(token));
+	print_json(o);
+	return 0;
+}
+
+static int
+cmd_apikey_revoke(struct config *cfg, int argc, char **argv)
+{
+	struct store	*s;
+	json_object	*o;
+	enum sig_err	 rc;
+
+	if (argc != 1)
+		return fail("USAGE", "usage: signetctl apikey revoke ID");
+	if (!valid_apikey_id(argv[0]))
+		return fail("INVALID_REQUEST", "API key id must be ak_ "
+		    "followed by 24 lowercase hex digits");
+	if (open_store(cfg, &s) != 0)
+		return 1;
+	rc = auth_apikey_revoke(s, argv[0]);
+	store_close(s);
+	if (rc == SIG_ENOTFOUND)
+		return fail("NOT_FOUND", "no API key %s", argv[0]);
+	if (rc != SIG_OK)
+		return fail("STORAGE_ERROR", "cannot revoke the API key");
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(argv[0]));
+	json_object_object_add(o, "revoked", json_object_new_boolean(1));
+	print_json(o);
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "init", NULL, cmd_init, "init" },
+	{ "account", "create", cmd_account_create, "account create --name N" },
+	{ "apikey", "create", cmd_apikey_create,
+	    "apikey create --account ID --role admin|member [--name N]" },
+	{ "apikey", "revoke", cmd_apikey_revoke, "apikey revoke ID" },
+};
+
+/*
+ * Root on a home owned by someone else: become that user, so that files
+ * created in the environment (logs, regions) stay writable by the service.
+ */
+static int
+become_owner(const char *home)
+{
+	struct stat	 st;
+
+	if (geteuid() != 0 || stat(home, &st) == -1 || st.st_uid == 0)
+		return 0;
+	if (setgid(st.st_gid) == -1 || setuid(st.st_uid) == -1)
+		return fail("IO_ERROR", "cannot switch to the owner of %s",
+		    home);
+	return 0;
+}
+
+static int
+usage(void)
+{
+	size_t	 i;
+
+	fprintf(stderr, "usage: signetctl [--home DIR] command\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(stderr, "  %s\n", cmds[i].usage);
+	return 2;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config	 cfg;
+	const char	*home = NULL;
+	char		 msg[SIG_MSG_MAX];
+	size_t		 i;
+	int		 a = 1, nsub;
+
+	if (a + 1 < argc && strcmp(argv[a], "--home") == 0) {
+		home = argv[a + 1];
+		a += 2;
+	}
+	if (a >= argc)
+		return usage();
+	if (config_load(home, &cfg, msg) != SIG_OK)
+		return fail("INVALID_CONFIG", "%s", msg);
+	/* init may create the home; an existing one decides whom we act as. */
+	if (become_owner(cfg.home) != 0)
+		return 1;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[a], cmds[i].name) != 0)
+			continue;
+		nsub = cmds[i].sub != NULL;
+		if (nsub && (a + 1 >= argc || strcmp(argv[a + 1],
+		    cmds[i].sub) != 0))
+			continue;
+		return cmds[i].fn(&cfg, argc - a - 1 - nsub,
+		    argv + a + 1 + nsub);
+	}
+	return usage();
+}

@@ -1,0 +1,427 @@
+/*
+ * Berkeley DB 5.3 behind the store interface.  Multi-process rules from
+ * PITFALLS.md: each process opens its own environment handle with
+ * DB_REGISTER | DB_RECOVER | DB_FAILCHK and an is-alive callback, so a
+ * SIGKILLed worker is cleaned up by the next opener without stopping the
+ * others; read-modify-write uses DB_RMW; deadlocks rerun the transaction.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <db.h>
+
+#include "signet/crypto.h"
+#include "signet/json.h"
+#include "signet/log.h"
+#include "signet/store.h"
+
+#define STORE_MAX_TRIES		64
+#define STORE_CACHE_BYTES	(8 * 1024 * 1024)
+#define STORE_LOCK_TIMEOUT_US	(3 * 1000 * 1000)
+#define STORE_CHECKPOINT_EVERY	256	/* write transactions per process */
+#define STORE_MAX_VALUE		(1024 * 1024)
+
+static const char *const table_files[TBL_COUNT] = {
+	[TBL_ACCOUNTS] = "accounts.db",
+	[TBL_APIKEYS] = "apikeys.db",
+	[TBL_TOKENS] = "tokens.db",
+	[TBL_ENDPOINTS] = "endpoints.db",
+	[TBL_INDEX] = "index.db",
+};
+
+struct store {
+	DB_ENV		*env;
+	DB		*db[TBL_COUNT];
+	int		 failed;
+	unsigned	 writes;
+};
+
+struct store_txn {
+	struct store	*s;
+	DB_TXN		*txn;
+	int		 wrote;
+};
+
+/* Set from Berkeley DB's event callback, which has no user pointer. */
+static volatile int env_panicked;
+
+static int
+is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+	(void)env;
+	(void)tid;
+	(void)flags;
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+static void
+on_event(DB_ENV *env, u_int32_t event, void *info)
+{
+	(void)env;
+	(void)info;
+	if (event == DB_EVENT_PANIC)
+		env_panicked = 1;
+}
+
+static void
+on_error(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	(void)env;
+	(void)prefix;
+	log_msg(LOG_ERR, "storage: %s", msg);
+}
+
+/* Map a Berkeley DB return value onto the program's error type. */
+static enum sig_err
+map(struct store *s, int rc, const char *what)
+{
+	switch (rc) {
+	case 0:
+		return SIG_OK;
+	case DB_NOTFOUND:
+	case DB_KEYEMPTY:
+		return SIG_ENOTFOUND;
+	case DB_KEYEXIST:
+		return SIG_EEXISTS;
+	case DB_LOCK_DEADLOCK:
+	case DB_LOCK_NOTGRANTED:
+		return SIG_ERETRY;
+	case DB_RUNRECOVERY:
+		s->failed = 1;
+		log_msg(LOG_ERR, "storage needs recovery (%s): %s", what,
+		    db_strerror(rc));
+		return SIG_EUNAVAIL;
+	default:
+		log_msg(LOG_ERR, "storage error (%s): %s", what,
+		    db_strerror(rc));
+		return SIG_EINTERNAL;
+	}
+}
+
+enum sig_err
+store_open(const char *home, struct store **out)
+{
+	struct store	*s;
+	int		 rc, i;
+	u_int32_t	 flags;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return SIG_EINTERNAL;
+	if ((rc = db_env_create(&s->env, 0)) != 0) {
+		free(s);
+		log_msg(LOG_ERR, "db_env_create: %s", db_strerror(rc));
+		return SIG_EINTERNAL;
+	}
+	s->env->set_errcall(s->env, on_error);
+	s->env->set_event_notify(s->env, on_event);
+	s->env->set_thread_count(s->env, 64);
+	s->env->set_isalive(s->env, is_alive);
+	s->env->set_lk_detect(s->env, DB_LOCK_DEFAULT);
+	s->env->set_cachesize(s->env, 0, STORE_CACHE_BYTES, 1);
+	s->env->set_timeout(s->env, STORE_LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT);
+	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
+	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER | DB_FAILCHK;
+	if ((rc = s->env->open(s->env, home, flags, 0600)) != 0) {
+		log_msg(LOG_ERR, "cannot open storage in %s: %s", home,
+		    db_strerror(rc));
+		s->env->close(s->env, 0);
+		free(s);
+		return SIG_EUNAVAIL;
+	}
+	for (i = 0; i < TBL_COUNT; i++) {
+		if ((rc = db_create(&s->db[i], s->env, 0)) != 0 ||
+		    (rc = s->db[i]->open(s->db[i], NULL, table_files[i], NULL,
+		    DB_BTREE, DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0) {
+			log_msg(LOG_ERR, "cannot open %s: %s", table_files[i],
+			    db_strerror(rc));
+			store_close(s);
+			return rc == DB_RUNRECOVERY ? SIG_EUNAVAIL : SIG_EINTERNAL;
+		}
+	}
+	*out = s;
+	return SIG_OK;
+}
+
+void
+store_close(struct store *s)
+{
+	int	 i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < TBL_COUNT; i++)
+		if (s->db[i] != NULL)
+			s->db[i]->close(s->db[i], 0);
+	if (s->env != NULL)
+		s->env->close(s->env, 0);
+	free(s);
+}
+
+int
+store_failed(const struct store *s)
+{
+	return s->failed || env_panicked;
+}
+
+/* Sleep a little, more after each lost deadlock, with jitter. */
+static void
+backoff(int attempt)
+{
+	struct timespec	 ts;
+	unsigned int	 r = 0;
+	long		 us;
+
+	(void)crypto_random(&r, sizeof(r), 0);
+	us = (attempt < 8 ? 200L << attempt : 25600L);
+	us = us / 2 + (long)(r % (unsigned)us);
+	ts.tv_sec = 0;
+	ts.tv_nsec = us * 1000;
+	nanosleep(&ts, NULL);
+}
+
+enum sig_err
+store_run(struct store *s, store_fn fn, void *arg)
+{
+	struct store_txn t;
+	enum sig_err	 rc = SIG_EUNAVAIL;
+	int		 attempt, dbrc;
+
+	if (store_failed(s))
+		return SIG_EUNAVAIL;
+	for (attempt = 0; attempt < STORE_MAX_TRIES; attempt++) {
+		t.s = s;
+		t.wrote = 0;
+		if ((dbrc = s->env->txn_begin(s->env, NULL, &t.txn, 0)) != 0)
+			return map(s, dbrc, "txn_begin");
+		rc = fn(&t, arg);
+		if (rc != SIG_OK) {
+			(void)t.txn->abort(t.txn);
+			if (rc != SIG_ERETRY)
+				return rc;
+			if (store_failed(s))
+				return SIG_EUNAVAIL;
+			/* A lock held by a dead process: let failchk free it. */
+			(void)s->env->failchk(s->env, 0);
+			backoff(attempt);
+			continue;
+		}
+		if ((dbrc = t.txn->commit(t.txn, 0)) != 0)
+			return map(s, dbrc, "commit");
+		if (t.wrote && ++s->writes % STORE_CHECKPOINT_EVERY == 0 &&
+		    (dbrc = s->env->txn_checkpoint(s->env, 1024, 0, 0)) != 0)
+			log_msg(LOG_WARN, "checkpoint: %s", db_strerror(dbrc));
+		return SIG_OK;
+	}
+	log_msg(LOG_WARN, "transaction gave up after %d deadlocks", attempt);
+	return SIG_EUNAVAIL;
+}
+
+static void
+key_dbt(DBT *k, const char *key)
+{
+	memset(k, 0, sizeof(*k));
+	k->data = (void *)key;
+	k->size = (u_int32_t)strlen(key);
+}
+
+enum sig_err
+store_get(struct store_txn *t, enum store_table tbl, const char *key, int rmw,
+    json_object **out)
+{
+	DBT		 k, v;
+	enum sig_err	 rc;
+	char		 msg[SIG_MSG_MAX];
+
+	*out = NULL;
+	key_dbt(&k, key);
+	memset(&v, 0, sizeof(v));
+	v.flags = DB_DBT_MALLOC;
+	rc = map(t->s, t->s->db[tbl]->get(t->s->db[tbl], t->txn, &k, &v,
+	    rmw ? DB_RMW : 0), "get");
+	if (rc != SIG_OK)
+		return rc;
+	rc = json_parse_body(v.data, v.size, out, msg);
+	free(v.data);
+	if (rc != SIG_OK) {
+		log_msg(LOG_ERR, "record %s in %s does not parse", key,
+		    table_files[tbl]);
+		return SIG_EINTERNAL;
+	}
+	return SIG_OK;
+}
+
+static enum sig_err
+put_raw(struct store_txn *t, enum store_table tbl, const char *key,
+    const char *val, size_t len, int unique)
+{
+	DBT	 k, v;
+
+	if (len > STORE_MAX_VALUE)
+		return SIG_EINTERNAL;
+	key_dbt(&k, key);
+	memset(&v, 0, sizeof(v));
+	v.data = (void *)val;
+	v.size = (u_int32_t)len;
+	t->wrote = 1;
+	return map(t->s, t->s->db[tbl]->put(t->s->db[tbl], t->txn, &k, &v,
+	    unique ? DB_NOOVERWRITE : 0), "put");
+}
+
+static enum sig_err
+put_json(struct store_txn *t, enum store_table tbl, const char *key,
+    json_object *val, int unique)
+{
+	const char	*s;
+
+	s = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+	if (s == NULL)
+		return SIG_EINTERNAL;
+	return put_raw(t, tbl, key, s, strlen(s), unique);
+}
+
+enum sig_err
+store_put(struct store_txn *t, enum store_table tbl, const char *key,
+    json_object *val)
+{
+	return put_json(t, tbl, key, val, 0);
+}
+
+enum sig_err
+store_insert(struct store_txn *t, enum store_table tbl, const char *key,
+    json_object *val)
+{
+	return put_json(t, tbl, key, val, 1);
+}
+
+enum sig_err
+store_put_str(struct store_txn *t, enum store_table tbl, const char *key,
+    const char *val, int unique)
+{
+	return put_raw(t, tbl, key, val, strlen(val), unique);
+}
+
+enum sig_err
+store_get_str(struct store_txn *t, enum store_table tbl, const char *key,
+    char *out, size_t outsz)
+{
+	DBT		 k, v;
+	enum sig_err	 rc;
+
+	key_dbt(&k, key);
+	memset(&v, 0, sizeof(v));
+	v.flags = DB_DBT_USERMEM;
+	v.data = out;
+	v.ulen = (u_int32_t)(outsz - 1);
+	rc = map(t->s, t->s->db[tbl]->get(t->s->db[tbl], t->txn, &k, &v, 0),
+	    "get");
+	if (rc != SIG_OK)
+		return rc;
+	out[v.size] = '\0';
+	return SIG_OK;
+}
+
+enum sig_err
+store_del(struct store_txn *t, enum store_table tbl, const char *key)
+{
+	DBT	 k;
+
+	key_dbt(&k, key);
+	t->wrote = 1;
+	return map(t->s, t->s->db[tbl]->del(t->s->db[tbl], t->txn, &k, 0),
+	    "del");
+}
+
+enum sig_err
+store_scan(struct store_txn *t, enum store_table tbl, const char *prefix,
+    const char *after, size_t limit, store_scan_fn cb, void *arg, int *more)
+{
+	DBC		*c;
+	DBT		 k, v;
+	enum sig_err	 rc;
+	size_t		 plen = strlen(prefix), seen = 0;
+	char		*kbuf;
+	int		 dbrc;
+	u_int32_t	 op;
+
+	*more = 0;
+	if ((dbrc = t->s->db[tbl]->cursor(t->s->db[tbl], t->txn, &c, 0)) != 0)
+		return map(t->s, dbrc, "cursor");
+	key_dbt(&k, after != NULL ? after : prefix);
+	k.flags = DB_DBT_REALLOC;
+	memset(&v, 0, sizeof(v));
+	v.flags = DB_DBT_REALLOC;
+	/* k.data points at the caller's string until the first realloc. */
+	kbuf = strdup(after != NULL ? after : prefix);
+	if (kbuf == NULL) {
+		c->close(c);
+		return SIG_EINTERNAL;
+	}
+	k.data = kbuf;
+	op = DB_SET_RANGE;
+	for (;;) {
+		dbrc = c->get(c, &k, &v, op);
+		op = DB_NEXT;
+		if (dbrc == DB_NOTFOUND) {
+			rc = SIG_OK;
+			break;
+		}
+		if ((rc = map(t->s, dbrc, "scan")) != SIG_OK)
+			break;
+		if (k.size < plen || memcmp(k.data, prefix, plen) != 0)
+			break;
+		if (after != NULL && k.size == strlen(after) &&
+		    memcmp(k.data, after, k.size) == 0)
+			continue;
+		if (seen == limit) {
+			*more = 1;
+			break;
+		}
+		{
+			char	*ks, *vs;
+
+			if ((ks = strndup(k.data, k.size)) == NULL ||
+			    (vs = strndup(v.data, v.size)) == NULL) {
+				free(ks);
+				rc = SIG_EINTERNAL;
+				break;
+			}
+			rc = cb(ks, vs, arg);
+			free(ks);
+			free(vs);
+		}
+		if (rc != SIG_OK)
+			break;
+		seen++;
+	}
+	/* DB_DBT_REALLOC moved the buffers along: only the last ones live. */
+	free(k.data);
+	free(v.data);
+	c->close(c);
+	return rc;
+}
+
+static enum sig_err
+ping(struct store_txn *t, void *arg)
+{
+	char	 buf[8];
+	enum sig_err rc;
+
+	(void)arg;
+	rc = store_get_str(t, TBL_ACCOUNTS, "\x01health", buf, sizeof(buf));
+	return rc == SIG_ENOTFOUND ? SIG_OK : rc;
+}
+
+enum sig_err
+store_ping(struct store *s)
+{
+	return store_run(s, ping, NULL);
+}
