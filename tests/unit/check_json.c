@@ -1,0 +1,186 @@
+/* Strict body parsing, field access and the envelopes. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signet/json.h"
+
+static enum sig_err
+parse(const char *s, json_object **o)
+{
+	char	 msg[SIG_MSG_MAX];
+
+	return json_parse_body(s, strlen(s), o, msg);
+}
+
+static char *
+nested(int depth)
+{
+	char	*s = malloc(2 * depth + 1);
+	int	 i;
+
+	for (i = 0; i < depth; i++) {
+		s[i] = '[';
+		s[2 * depth - 1 - i] = ']';
+	}
+	s[2 * depth] = '\0';
+	return s;
+}
+
+START_TEST(test_parse_ok)
+{
+	json_object	*o;
+
+	ck_assert_int_eq(parse("{\"a\": [1, 2, {\"b\": null}]} \n", &o), SIG_OK);
+	json_object_put(o);
+	ck_assert_int_eq(parse("", &o), SIG_OK);
+	ck_assert(json_object_is_type(o, json_type_object));
+	json_object_put(o);
+	ck_assert_int_eq(parse("  ", &o), SIG_OK);
+	json_object_put(o);
+	ck_assert_int_eq(parse("42", &o), SIG_OK);
+	json_object_put(o);
+	ck_assert_int_eq(parse("{\"s\":\"caf\xc3\xa9 \\\\u0000\"}", &o), SIG_OK);
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_parse_bad)
+{
+	json_object	*o;
+	const char	 nul[] = "{\"a\":\"x\0y\"}";
+	char		 msg[SIG_MSG_MAX];
+
+	ck_assert_int_eq(parse("{", &o), SIG_EINVAL);
+	ck_assert_ptr_null(o);
+	ck_assert_int_eq(parse("{\"a\":1} x", &o), SIG_EINVAL);
+	ck_assert_int_eq(parse("{\"a\":1}{}", &o), SIG_EINVAL);
+	ck_assert_int_eq(parse("[1,]", &o), SIG_EINVAL);
+	ck_assert_int_eq(parse("{\"a\":01}", &o), SIG_EINVAL);
+	ck_assert_int_eq(parse("{\"a\":\"\xff\"}", &o), SIG_EINVAL);
+	ck_assert_int_eq(parse("{\"a\":\"x\\u0000y\"}", &o), SIG_EINVAL);
+	ck_assert_int_eq(parse("{\"url\\u0000x\":1}", &o), SIG_EINVAL);
+	ck_assert_int_eq(json_parse_body(nul, sizeof(nul) - 1, &o, msg),
+	    SIG_EINVAL);
+}
+END_TEST
+
+START_TEST(test_depth)
+{
+	json_object	*o;
+	char		*s;
+
+	s = nested(JSON_MAX_DEPTH);
+	ck_assert_int_eq(parse(s, &o), SIG_OK);
+	json_object_put(o);
+	free(s);
+	s = nested(JSON_MAX_DEPTH + 1);
+	ck_assert_int_eq(parse(s, &o), SIG_EINVAL);
+	free(s);
+	s = nested(10000);
+	ck_assert_int_eq(parse(s, &o), SIG_EINVAL);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_fields)
+{
+	static const char *const allowed[] = { "url", "n", NULL };
+	json_object	*o;
+	const char	*s;
+	size_t		 len;
+	int64_t		 n;
+	int		 present;
+	char		 msg[SIG_MSG_MAX];
+
+	ck_assert_int_eq(parse("{\"url\":\"abc\",\"n\":5}", &o), SIG_OK);
+	ck_assert_int_eq(json_only_fields(o, allowed, msg), SIG_OK);
+	ck_assert_int_eq(json_string_field(o, "url", 1, 10, &s, &len, msg),
+	    SIG_OK);
+	ck_assert_str_eq(s, "abc");
+	ck_assert_int_eq(json_string_field(o, "url", 1, 2, &s, &len, msg),
+	    SIG_EINVAL);
+	ck_assert_int_eq(json_string_field(o, "n", 1, 10, &s, &len, msg),
+	    SIG_EINVAL);
+	ck_assert_ptr_nonnull(strstr(msg, "n must be a string"));
+	ck_assert_int_eq(json_string_field(o, "x", 1, 10, &s, &len, msg),
+	    SIG_EINVAL);
+	ck_assert_str_eq(msg, "x is required");
+	ck_assert_int_eq(json_string_field(o, "x", 0, 10, &s, &len, msg),
+	    SIG_OK);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(json_int_field(o, "n", 1, 0, 10, &n, &present, msg),
+	    SIG_OK);
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(json_int_field(o, "n", 1, 6, 10, &n, &present, msg),
+	    SIG_EINVAL);
+	ck_assert_int_eq(json_int_field(o, "url", 1, 0, 10, &n, &present, msg),
+	    SIG_EINVAL);
+	json_object_put(o);
+	ck_assert_int_eq(parse("{\"url\":1,\"other\":2}", &o), SIG_OK);
+	ck_assert_int_eq(json_only_fields(o, allowed, msg), SIG_EINVAL);
+	ck_assert_str_eq(msg, "unknown field: other");
+	json_object_put(o);
+	ck_assert_int_eq(parse("{\"n\":1.5}", &o), SIG_OK);
+	ck_assert_int_eq(json_int_field(o, "n", 1, 0, 10, &n, &present, msg),
+	    SIG_EINVAL);
+	json_object_put(o);
+	ck_assert_int_eq(parse("{\"n\":99999999999999999999999}", &o), SIG_OK);
+	ck_assert_int_eq(json_int_field(o, "n", 1, 0, INT64_C(1) << 40, &n,
+	    &present, msg), SIG_EINVAL);
+	json_object_put(o);
+	ck_assert_int_eq(parse("[]", &o), SIG_OK);
+	ck_assert_int_eq(json_only_fields(o, allowed, msg), SIG_EINVAL);
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_envelopes)
+{
+	char	*s;
+
+	s = json_envelope_ok(json_object_new_object(), "req_1", -1);
+	ck_assert_str_eq(s, "{\"data\":{},\"meta\":{\"request_id\":\"req_1\"}}");
+	free(s);
+	s = json_envelope_ok(json_object_new_array(), "req_1", 1);
+	ck_assert_str_eq(s, "{\"data\":[],\"meta\":{\"request_id\":\"req_1\","
+	    "\"has_more\":true}}");
+	free(s);
+	s = json_envelope_err(SIG_EMAXKEYS, NULL, "req_2");
+	ck_assert_str_eq(s, "{\"error\":{\"code\":\"MAX_SIGNING_KEYS_REACHED\","
+	    "\"message\":\"Endpoint already has the maximum of 2 signing "
+	    "keys\"},\"meta\":{\"request_id\":\"req_2\"}}");
+	free(s);
+	s = json_envelope_err(SIG_EINVAL, "url is required", "req_3");
+	ck_assert_ptr_nonnull(strstr(s, "\"message\":\"url is required\""));
+	ck_assert_ptr_nonnull(strstr(s, "\"code\":\"INVALID_REQUEST\""));
+	free(s);
+	/* Slashes are not escaped: URLs read as written. */
+	s = json_envelope_ok(json_object_new_string("https://a/b"), "r", -1);
+	ck_assert_ptr_nonnull(strstr(s, "https://a/b"));
+	free(s);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("json");
+	TCase	*tc = tcase_create("core");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_test(tc, test_parse_ok);
+	tcase_add_test(tc, test_parse_bad);
+	tcase_add_test(tc, test_depth);
+	tcase_add_test(tc, test_fields);
+	tcase_add_test(tc, test_envelopes);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

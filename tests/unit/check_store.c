@@ -1,0 +1,264 @@
+/*
+ * The store's transaction logic on a real Berkeley DB environment in a
+ * temporary directory: commit, abort on error, unique inserts, ordered scans
+ * with paging, and read-modify-write under concurrent processes.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "signet/crypto.h"
+#include "signet/store.h"
+
+static char	 home[64];
+
+static void
+setup(void)
+{
+	snprintf(home, sizeof(home), "/tmp/signet-check-store-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(home));
+	crypto_init();
+}
+
+static void
+teardown(void)
+{
+	char	 cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static enum sig_err
+put_then_fail(struct store_txn *t, void *arg)
+{
+	enum sig_err	 rc;
+
+	(void)arg;
+	if ((rc = store_put_str(t, TBL_INDEX, "k1", "v1", 0)) != SIG_OK)
+		return rc;
+	return SIG_EINVAL;
+}
+
+static enum sig_err
+put_ok(struct store_txn *t, void *arg)
+{
+	return store_put_str(t, TBL_INDEX, arg, "v", 0);
+}
+
+static enum sig_err
+get_k1(struct store_txn *t, void *arg)
+{
+	return store_get_str(t, TBL_INDEX, "k1", arg, 16);
+}
+
+START_TEST(test_abort_and_commit)
+{
+	struct store	*s;
+	char		 buf[16];
+
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	ck_assert_int_eq(store_run(s, put_then_fail, NULL), SIG_EINVAL);
+	ck_assert_int_eq(store_run(s, get_k1, buf), SIG_ENOTFOUND);
+	ck_assert_int_eq(store_run(s, put_ok, "k1"), SIG_OK);
+	store_close(s);
+	/* Durable across a close and reopen. */
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	ck_assert_int_eq(store_run(s, get_k1, buf), SIG_OK);
+	ck_assert_str_eq(buf, "v");
+	ck_assert_int_eq(store_ping(s), SIG_OK);
+	store_close(s);
+}
+END_TEST
+
+static enum sig_err
+insert_twice(struct store_txn *t, void *arg)
+{
+	json_object	*o = json_object_new_object();
+	enum sig_err	 rc;
+
+	(void)arg;
+	rc = store_insert(t, TBL_ACCOUNTS, "a", o);
+	if (rc == SIG_OK)
+		rc = store_insert(t, TBL_ACCOUNTS, "a", o);
+	json_object_put(o);
+	return rc;
+}
+
+START_TEST(test_unique)
+{
+	struct store	*s;
+
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	ck_assert_int_eq(store_run(s, insert_twice, NULL), SIG_EEXISTS);
+	store_close(s);
+}
+END_TEST
+
+struct scan_state {
+	const char	*after;
+	size_t		 limit;
+	int		 more;
+	char		 seen[256];
+};
+
+static enum sig_err
+collect(const char *key, const char *val, void *arg)
+{
+	struct scan_state *st = arg;
+
+	(void)key;
+	strcat(st->seen, val);
+	return SIG_OK;
+}
+
+static enum sig_err
+fill(struct store_txn *t, void *arg)
+{
+	static const char *keys[] = { "ep:b:3", "ep:a:2", "ep:a:1", "ep:a:3",
+	    "ep:aa:1", "eq:a:0" };
+	static const char *vals[] = { "X", "2", "1", "3", "Y", "Z" };
+	enum sig_err	 rc;
+	size_t		 i;
+
+	(void)arg;
+	for (i = 0; i < 6; i++)
+		if ((rc = store_put_str(t, TBL_INDEX, keys[i], vals[i], 1)) !=
+		    SIG_OK)
+			return rc;
+	return SIG_OK;
+}
+
+static enum sig_err
+scan(struct store_txn *t, void *arg)
+{
+	struct scan_state *st = arg;
+
+	st->seen[0] = '\0';
+	return store_scan(t, TBL_INDEX, "ep:a:", st->after, st->limit, collect,
+	    st, &st->more);
+}
+
+START_TEST(test_scan_paging)
+{
+	struct store	*s;
+	struct scan_state st;
+
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	ck_assert_int_eq(store_run(s, fill, NULL), SIG_OK);
+	memset(&st, 0, sizeof(st));
+	st.limit = 10;
+	ck_assert_int_eq(store_run(s, scan, &st), SIG_OK);
+	ck_assert_str_eq(st.seen, "123");
+	ck_assert_int_eq(st.more, 0);
+	st.limit = 2;
+	ck_assert_int_eq(store_run(s, scan, &st), SIG_OK);
+	ck_assert_str_eq(st.seen, "12");
+	ck_assert_int_eq(st.more, 1);
+	st.after = "ep:a:2";
+	ck_assert_int_eq(store_run(s, scan, &st), SIG_OK);
+	ck_assert_str_eq(st.seen, "3");
+	ck_assert_int_eq(st.more, 0);
+	st.after = "ep:a:3";
+	ck_assert_int_eq(store_run(s, scan, &st), SIG_OK);
+	ck_assert_str_eq(st.seen, "");
+	store_close(s);
+}
+END_TEST
+
+static enum sig_err
+increment(struct store_txn *t, void *arg)
+{
+	json_object	*o = NULL;
+	enum sig_err	 rc;
+	int64_t		 n = 0;
+
+	(void)arg;
+	rc = store_get(t, TBL_ACCOUNTS, "counter", 1, &o);
+	if (rc == SIG_OK) {
+		json_object *v;
+		if (json_object_object_get_ex(o, "n", &v))
+			n = json_object_get_int64(v);
+	} else if (rc != SIG_ENOTFOUND)
+		return rc;
+	else
+		o = json_object_new_object();
+	json_object_object_add(o, "n", json_object_new_int64(n + 1));
+	rc = store_put(t, TBL_ACCOUNTS, "counter", o);
+	json_object_put(o);
+	return rc;
+}
+
+static enum sig_err
+read_counter(struct store_txn *t, void *arg)
+{
+	json_object	*o, *v;
+	enum sig_err	 rc;
+
+	if ((rc = store_get(t, TBL_ACCOUNTS, "counter", 0, &o)) != SIG_OK)
+		return rc;
+	json_object_object_get_ex(o, "n", &v);
+	*(int64_t *)arg = json_object_get_int64(v);
+	json_object_put(o);
+	return SIG_OK;
+}
+
+/* Four processes, each with its own environment handle, 100 increments each. */
+START_TEST(test_concurrent_rmw)
+{
+	struct store	*s;
+	pid_t		 pids[4];
+	int		 i, j, status;
+	int64_t		 n = 0;
+
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	store_close(s);
+	for (i = 0; i < 4; i++) {
+		if ((pids[i] = fork()) == 0) {
+			int bad = 0;
+			if (store_open(home, &s) != SIG_OK)
+				_exit(2);
+			for (j = 0; j < 100; j++)
+				bad |= store_run(s, increment, NULL) != SIG_OK;
+			store_close(s);
+			_exit(bad);
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	ck_assert_int_eq(store_run(s, read_counter, &n), SIG_OK);
+	ck_assert_int_eq(n, 400);
+	store_close(s);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("store");
+	TCase	*tc = tcase_create("core");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_abort_and_commit);
+	tcase_add_test(tc, test_unique);
+	tcase_add_test(tc, test_scan_paging);
+	tcase_add_test(tc, test_concurrent_rmw);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
