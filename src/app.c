@@ -21,19 +21,23 @@
 #define PAGE_DEFAULT	20
 #define PAGE_MAX	100
 
+#define ENDPOINT_ROUTES(base, kind) \
+	{ "POST", base, h_endpoint_create, ROUTE_BODY, kind }, \
+	{ "GET", base, h_endpoint_list, 0, kind }, \
+	{ "GET", base "/{}", h_endpoint_get, 0, kind }, \
+	{ "DELETE", base "/{}", h_endpoint_delete, 0, kind }, \
+	{ "POST", base "/{}/signing-keys", h_signing_key_create, ROUTE_BODY, \
+	    kind }, \
+	{ "GET", base "/{}/signing-keys", h_signing_key_list, 0, kind }, \
+	{ "DELETE", base "/{}/signing-keys/{}", h_signing_key_delete, 0, \
+	    kind }, \
+	{ "POST", base "/{}/sign", h_endpoint_sign, ROUTE_BODY, kind }, \
+	{ "POST", base "/{}/verify", h_endpoint_verify, ROUTE_BODY, kind }
+
 const struct route app_routes[] = {
-	{ "GET", "/healthz", h_healthz, ROUTE_PUBLIC },
-	{ "POST", "/v1/endpoints", h_endpoint_create, ROUTE_BODY },
-	{ "GET", "/v1/endpoints", h_endpoint_list, 0 },
-	{ "GET", "/v1/endpoints/{}", h_endpoint_get, 0 },
-	{ "DELETE", "/v1/endpoints/{}", h_endpoint_delete, 0 },
-	{ "POST", "/v1/endpoints/{}/signing-keys", h_signing_key_create,
-	    ROUTE_BODY },
-	{ "GET", "/v1/endpoints/{}/signing-keys", h_signing_key_list, 0 },
-	{ "DELETE", "/v1/endpoints/{}/signing-keys/{}", h_signing_key_delete,
-	    0 },
-	{ "POST", "/v1/endpoints/{}/sign", h_endpoint_sign, ROUTE_BODY },
-	{ "POST", "/v1/endpoints/{}/verify", h_endpoint_verify, ROUTE_BODY },
+	{ "GET", "/healthz", h_healthz, ROUTE_PUBLIC, NULL },
+	ENDPOINT_ROUTES("/v1/endpoints", &endpoint_outbound),
+	ENDPOINT_ROUTES("/v1/inbound-endpoints", &endpoint_inbound),
 };
 const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
 
@@ -136,6 +140,7 @@ prepare(struct app *app, const struct http_request *req, struct ctx *c,
 	}
 	c->res->route = m->route->pattern;
 	c->params = m->params;
+	c->route_arg = m->route->arg;
 	flags = m->route->flags;
 	if (!(flags & ROUTE_PUBLIC)) {
 		if (!auth_parse_header(req->authorization,

@@ -32,6 +32,7 @@ struct endpoint_kind {
 	const char	*id_message;
 	int		(*valid_id)(const char *);
 	enum sig_err	(*new_id)(char *out);
+	int		 order_by_id;	/* ids sort by creation (UUIDv7) */
 };
 
 static int
@@ -46,10 +47,23 @@ new_ep_id(char *out)
 	return ids_new("ep_", 16, out, IDS_MAX);
 }
 
-static const struct endpoint_kind outbound = {
+static enum sig_err
+new_inbound_id(char *out)
+{
+	return ids_uuid7(out);
+}
+
+const struct endpoint_kind endpoint_outbound = {
 	TBL_ENDPOINTS, "ep", "url", "endpoint must be a valid HTTPS URL",
 	"endpoint id must be ep_ followed by 32 lowercase hex digits",
-	valid_ep_id, new_ep_id,
+	valid_ep_id, new_ep_id, 0,
+};
+
+const struct endpoint_kind endpoint_inbound = {
+	TBL_INBOUND, "in", "forward_url",
+	"forward_url must be a valid HTTPS URL",
+	"inbound endpoint id must be a UUIDv7 in canonical lowercase form",
+	valid_uuid_v7, new_inbound_id, 1,
 };
 
 /* The state of one request against one endpoint, shared by the callbacks. */
@@ -188,9 +202,10 @@ create_tx(struct store_txn *t, void *arg)
 	    json_str_or_null(o->description));
 	json_object_object_add(rec, "created_at",
 	    json_object_new_int64(o->nk.created_at));
+	/* Creation order: the id itself where it is time-ordered. */
 	snprintf(order, sizeof(order), "%016" PRIx64, (uint64_t)now_us);
 	snprintf(ikey, sizeof(ikey), "%s:%s:%s:%s", o->kind->tag,
-	    o->c->who.account, order, o->id);
+	    o->c->who.account, o->kind->order_by_id ? "" : order, o->id);
 	json_object_object_add(rec, "ikey", json_object_new_string(ikey));
 	if ((rc = keyring_add(&o->c->app->mk, rec, &o->nk)) != SIG_OK)
 		return rc;
@@ -203,9 +218,10 @@ create_tx(struct store_txn *t, void *arg)
 	return SIG_OK;
 }
 
-static enum sig_err
-endpoint_create(struct ctx *c, const struct endpoint_kind *kind)
+enum sig_err
+h_endpoint_create(struct ctx *c)
 {
+	const struct endpoint_kind *kind = c->route_arg;
 	const char *const fields[] = { kind->url_field, "description", NULL };
 	struct op	 o;
 	char		 id[IDS_MAX];
@@ -277,9 +293,10 @@ list_tx(struct store_txn *t, void *arg)
 	return rc;
 }
 
-static enum sig_err
-endpoint_list(struct ctx *c, const struct endpoint_kind *kind)
+enum sig_err
+h_endpoint_list(struct ctx *c)
 {
+	const struct endpoint_kind *kind = c->route_arg;
 	struct op	 o;
 	enum sig_err	 rc;
 
@@ -328,9 +345,10 @@ delete_tx(struct store_txn *t, void *arg)
 	return store_del(t, o->kind->table, o->id);
 }
 
-static enum sig_err
-endpoint_get(struct ctx *c, const struct endpoint_kind *kind)
+enum sig_err
+h_endpoint_get(struct ctx *c)
 {
+	const struct endpoint_kind *kind = c->route_arg;
 	struct op	 o;
 	enum sig_err	 rc;
 
@@ -339,9 +357,10 @@ endpoint_get(struct ctx *c, const struct endpoint_kind *kind)
 	return run(&o, get_tx, 200);
 }
 
-static enum sig_err
-endpoint_delete(struct ctx *c, const struct endpoint_kind *kind)
+enum sig_err
+h_endpoint_delete(struct ctx *c)
 {
+	const struct endpoint_kind *kind = c->route_arg;
 	struct op	 o;
 	enum sig_err	 rc;
 
@@ -393,9 +412,10 @@ key_delete_tx(struct store_txn *t, void *arg)
 	return store_put(t, o->kind->table, o->id, o->rec);
 }
 
-static enum sig_err
-signing_key_create(struct ctx *c, const struct endpoint_kind *kind)
+enum sig_err
+h_signing_key_create(struct ctx *c)
 {
+	const struct endpoint_kind *kind = c->route_arg;
 	static const char *const none[] = { NULL };
 	struct op	 o;
 	enum sig_err	 rc;
@@ -407,9 +427,10 @@ signing_key_create(struct ctx *c, const struct endpoint_kind *kind)
 	return run(&o, key_create_tx, 201);
 }
 
-static enum sig_err
-signing_key_list(struct ctx *c, const struct endpoint_kind *kind)
+enum sig_err
+h_signing_key_list(struct ctx *c)
 {
+	const struct endpoint_kind *kind = c->route_arg;
 	struct op	 o;
 	enum sig_err	 rc;
 
@@ -418,9 +439,10 @@ signing_key_list(struct ctx *c, const struct endpoint_kind *kind)
 	return run(&o, key_list_tx, 200);
 }
 
-static enum sig_err
-signing_key_delete(struct ctx *c, const struct endpoint_kind *kind)
+enum sig_err
+h_signing_key_delete(struct ctx *c)
 {
+	const struct endpoint_kind *kind = c->route_arg;
 	struct op	 o;
 	enum sig_err	 rc;
 
@@ -460,9 +482,10 @@ sign_tx(struct store_txn *t, void *arg)
 	return SIG_OK;
 }
 
-static enum sig_err
-endpoint_sign(struct ctx *c, const struct endpoint_kind *kind)
+enum sig_err
+h_endpoint_sign(struct ctx *c)
 {
+	const struct endpoint_kind *kind = c->route_arg;
 	static const char *const fields[] = { "payload", "msg_id",
 	    "timestamp", NULL };
 	struct op	 o;
@@ -559,9 +582,10 @@ verify_refuse(struct op *o, const char *reason)
 	return SIG_OK;
 }
 
-static enum sig_err
-endpoint_verify(struct ctx *c, const struct endpoint_kind *kind)
+enum sig_err
+h_endpoint_verify(struct ctx *c)
 {
+	const struct endpoint_kind *kind = c->route_arg;
 	static const char *const fields[] = { "payload", "headers",
 	    "tolerance", NULL };
 	static const char *const names[] = { "webhook-id", "webhook-timestamp",
@@ -612,58 +636,3 @@ endpoint_verify(struct ctx *c, const struct endpoint_kind *kind)
 	return run(&o, verify_tx, 200);
 }
 
-/* --- the outbound routes --- */
-
-enum sig_err
-h_endpoint_create(struct ctx *c)
-{
-	return endpoint_create(c, &outbound);
-}
-
-enum sig_err
-h_endpoint_list(struct ctx *c)
-{
-	return endpoint_list(c, &outbound);
-}
-
-enum sig_err
-h_endpoint_get(struct ctx *c)
-{
-	return endpoint_get(c, &outbound);
-}
-
-enum sig_err
-h_endpoint_delete(struct ctx *c)
-{
-	return endpoint_delete(c, &outbound);
-}
-
-enum sig_err
-h_signing_key_create(struct ctx *c)
-{
-	return signing_key_create(c, &outbound);
-}
-
-enum sig_err
-h_signing_key_list(struct ctx *c)
-{
-	return signing_key_list(c, &outbound);
-}
-
-enum sig_err
-h_signing_key_delete(struct ctx *c)
-{
-	return signing_key_delete(c, &outbound);
-}
-
-enum sig_err
-h_endpoint_sign(struct ctx *c)
-{
-	return endpoint_sign(c, &outbound);
-}
-
-enum sig_err
-h_endpoint_verify(struct ctx *c)
-{
-	return endpoint_verify(c, &outbound);
-}

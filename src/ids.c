@@ -6,6 +6,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <uuid/uuid.h>
+
 #include "signet/crypto.h"
 #include "signet/ids.h"
 
@@ -60,4 +62,60 @@ ids_time(int64_t t, int us, char *out)
 	else
 		snprintf(out + n, 32 - n, "Z");
 	return out;
+}
+
+enum sig_err
+ids_uuid7(char *out)
+{
+	/* The last id this process made: its time and its 74 counted bits. */
+	static uint64_t		 last_ms;
+	static unsigned char	 last[16];
+	unsigned char		 u[16];
+	uint64_t		 ms = (uint64_t)(ids_now_us() / 1000);
+	int			 i;
+
+	if (ms > last_ms) {
+		if (crypto_random(u + 6, 10, 0) != SIG_OK)
+			return SIG_EINTERNAL;
+		/*
+		 * Leave headroom in the counter: the top bit of rand_a starts
+		 * at zero, so at least 2^73 ids fit in one millisecond.
+		 */
+		u[6] &= 0x07;
+	} else {
+		/* Same millisecond, or the clock went back: count up. */
+		ms = last_ms;
+		memcpy(u, last, sizeof(u));
+		u[6] &= 0x0f;
+		u[8] &= 0x3f;
+		for (i = 15; i >= 6; i--) {
+			if (i == 8) {
+				/* Six counter bits here; carry past the variant. */
+				if (++u[8] <= 0x3f)
+					break;
+				u[8] = 0;
+				continue;
+			}
+			if (i == 6) {
+				if (++u[6] > 0x0f) {
+					/* Exhausted: borrow the next millisecond. */
+					ms++;
+					if (crypto_random(u + 6, 10, 0) != SIG_OK)
+						return SIG_EINTERNAL;
+					u[6] &= 0x07;
+				}
+				break;
+			}
+			if (++u[i] != 0)
+				break;
+		}
+	}
+	for (i = 0; i < 6; i++)
+		u[i] = (unsigned char)(ms >> (8 * (5 - i)));
+	u[6] = (u[6] & 0x0f) | 0x70;
+	u[8] = (u[8] & 0x3f) | 0x80;
+	last_ms = ms;
+	memcpy(last, u, sizeof(u));
+	uuid_unparse_lower(u, out);
+	return SIG_OK;
 }

@@ -34,6 +34,7 @@ static const char *const table_files[TBL_COUNT] = {
 	[TBL_APIKEYS] = "apikeys.db",
 	[TBL_TOKENS] = "tokens.db",
 	[TBL_ENDPOINTS] = "endpoints.db",
+	[TBL_INBOUND] = "inbound.db",
 	[TBL_INDEX] = "index.db",
 };
 

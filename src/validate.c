@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <uuid/uuid.h>
+
 #include "signet/validate.h"
 
 #define URL_MAX		2048
@@ -105,4 +107,25 @@ int
 valid_apikey_id(const char *s)
 {
 	return valid_prefixed_hex(s, "ak_", 24);
+}
+
+int
+valid_uuid_v7(const char *s)
+{
+	uuid_t	 u;
+	size_t	 i;
+
+	if (strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	if (uuid_parse(s, u) != 0)
+		return 0;
+	return (u[6] >> 4) == 7 && (u[8] & 0xc0) == 0x80;
 }

@@ -20,6 +20,7 @@ struct ctx {
 	const struct http_request	*req;
 	struct http_response		*res;
 	char				**params;	/* path captures */
+	const void			*route_arg;	/* the route's arg */
 	const char			*query;		/* may be NULL */
 	json_object			*body;		/* {} when none */
 	struct principal		 who;
@@ -51,7 +52,13 @@ extern const size_t		app_nroutes;
 /* handler_health.c */
 enum sig_err	h_healthz(struct ctx *);
 
-/* handler_endpoints.c: outbound endpoints and their signing keys. */
+/*
+ * handler_endpoints.c: endpoints and their signing keys, for both kinds;
+ * the route's arg names the kind.
+ */
+struct endpoint_kind;
+extern const struct endpoint_kind endpoint_outbound, endpoint_inbound;
+
 enum sig_err	h_endpoint_create(struct ctx *);
 enum sig_err	h_endpoint_list(struct ctx *);
 enum sig_err	h_endpoint_get(struct ctx *);

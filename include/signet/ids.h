@@ -20,6 +20,16 @@
 enum sig_err	ids_new(const char *prefix, size_t nbytes, char *out,
 		    size_t outsz);
 
+/*
+ * A new UUIDv7 (RFC 9562 section 5.7) in canonical lowercase form into out
+ * (at least 37 bytes): 48-bit Unix milliseconds, version 7, variant 10, and
+ * 74 bits that are random for the first id of a millisecond and counted up
+ * from there (section 6.2, method 2), so ids made by one process are
+ * strictly increasing even within one millisecond or if the clock steps
+ * back.  Returns SIG_OK or SIG_EINTERNAL.
+ */
+enum sig_err	ids_uuid7(char *out);
+
 /* Lowercase hex of n bytes into out (room for 2n + 1). */
 void	ids_hex(const unsigned char *in, size_t n, char *out);
 

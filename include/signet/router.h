@@ -28,6 +28,7 @@ struct route {
 	const char	*pattern;
 	handler_fn	 handler;
 	unsigned	 flags;
+	const void	*arg;		/* handed to the handler as ctx->route_arg */
 };
 
 struct route_match {

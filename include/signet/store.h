@@ -21,6 +21,7 @@ enum store_table {
 	TBL_APIKEYS,		/* ak_ id -> api key (token hash, role) */
 	TBL_TOKENS,		/* hex SHA-256 of a token -> ak_ id */
 	TBL_ENDPOINTS,		/* ep_ id -> endpoint with its signing keys */
+	TBL_INBOUND,		/* UUIDv7 id -> inbound endpoint with its keys */
 	TBL_INDEX,		/* ordered listing keys -> record id */
 	TBL_COUNT
 };

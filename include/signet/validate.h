@@ -24,6 +24,13 @@ int	valid_prefixed_hex(const char *s, const char *prefix, size_t nhex);
 /* "ak_" + 24 lowercase hex: an API key id. */
 int	valid_apikey_id(const char *s);
 
+/*
+ * A UUIDv7 in canonical form: 36 characters, lowercase hex, dashes at
+ * 8-13-18-23, version nibble 7, variant bits 10 (RFC 9562).  Returns 1 when
+ * valid.
+ */
+int	valid_uuid_v7(const char *s);
+
 /* A string of 1..max bytes, valid as an identifier for signing (msg_id). */
 int	valid_msg_id(const char *s, size_t len);
 

@@ -24,11 +24,11 @@ h_dummy(struct ctx *c)
 }
 
 static const struct route routes[] = {
-	{ "GET", "/v1/things", h_dummy, 0 },
-	{ "POST", "/v1/things", h_dummy, 0 },
-	{ "GET", "/v1/things/{}", h_dummy, 0 },
-	{ "DELETE", "/v1/things/{}/parts/{}", h_dummy, 0 },
-	{ "GET", "/v1/{}/jwks.json", h_dummy, 0 },
+	{ "GET", "/v1/things", h_dummy, 0, NULL },
+	{ "POST", "/v1/things", h_dummy, 0, NULL },
+	{ "GET", "/v1/things/{}", h_dummy, 0, NULL },
+	{ "DELETE", "/v1/things/{}/parts/{}", h_dummy, 0, NULL },
+	{ "GET", "/v1/{}/jwks.json", h_dummy, 0, NULL },
 };
 
 static enum sig_err

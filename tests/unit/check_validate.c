@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uuid/uuid.h>
+
 #include "signet/auth.h"
 #include "signet/config.h"
 #include "signet/http.h"
+#include "signet/ids.h"
 #include "signet/validate.h"
 
 #define URL(s)	valid_https_url(s, strlen(s))
@@ -181,6 +184,51 @@ START_TEST(test_config)
 }
 END_TEST
 
+START_TEST(test_uuid_v7_valid)
+{
+	ck_assert(valid_uuid_v7("018f3c1e-7b2a-7c3d-8e4f-0123456789ab"));
+	ck_assert(valid_uuid_v7("018f3c1e-7b2a-7c3d-bfff-0123456789ab"));
+	/* v4, upper case, braces, missing dashes, wrong variant. */
+	ck_assert(!valid_uuid_v7("018f3c1e-7b2a-4c3d-8e4f-0123456789ab"));
+	ck_assert(!valid_uuid_v7("018F3C1E-7B2A-7C3D-8E4F-0123456789AB"));
+	ck_assert(!valid_uuid_v7("{018f3c1e-7b2a-7c3d-8e4f-0123456789ab}"));
+	ck_assert(!valid_uuid_v7("018f3c1e7b2a7c3d8e4f0123456789ab"));
+	ck_assert(!valid_uuid_v7("018f3c1e-7b2a-7c3d-ce4f-0123456789ab"));
+	ck_assert(!valid_uuid_v7("018f3c1e-7b2a-7c3d-8e4f-0123456789a"));
+	ck_assert(!valid_uuid_v7("018f3c1e-7b2a-7c3d-8e4f-0123456789abc"));
+	ck_assert(!valid_uuid_v7("018f3c1e_7b2a-7c3d-8e4f-0123456789ab"));
+	ck_assert(!valid_uuid_v7(""));
+}
+END_TEST
+
+/* 100,000 ids in a tight loop: version, variant, strictly increasing. */
+START_TEST(test_uuid_v7_generator)
+{
+	enum { N = 100000 };
+	char		 prev[37], cur[37];
+	uuid_t		 u;
+	int64_t		 before, ms;
+	int		 i;
+
+	before = ids_now_us() / 1000;
+	ck_assert_int_eq(ids_uuid7(prev), SIG_OK);
+	for (i = 1; i < N; i++) {
+		ck_assert_int_eq(ids_uuid7(cur), SIG_OK);
+		ck_assert_msg(valid_uuid_v7(cur), "not a v7: %s", cur);
+		/* Canonical lowercase text sorts like the bytes. */
+		ck_assert_msg(strcmp(prev, cur) < 0, "%s !< %s", prev, cur);
+		memcpy(prev, cur, sizeof(cur));
+	}
+	/* The timestamp is the Unix time in milliseconds. */
+	ck_assert_int_eq(uuid_parse(cur, u), 0);
+	ms = 0;
+	for (i = 0; i < 6; i++)
+		ms = ms << 8 | u[i];
+	ck_assert_int_ge(ms, before);
+	ck_assert_int_le(ms, ids_now_us() / 1000 + 1000);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -197,6 +245,8 @@ main(void)
 	tcase_add_test(tc, test_content_type);
 	tcase_add_test(tc, test_auth_header);
 	tcase_add_test(tc, test_config);
+	tcase_add_test(tc, test_uuid_v7_valid);
+	tcase_add_test(tc, test_uuid_v7_generator);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
