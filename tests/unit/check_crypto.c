@@ -9,6 +9,7 @@
 #include "signet/b64.h"
 #include "signet/crypto.h"
 #include "signet/ids.h"
+#include "unit.h"
 
 static void
 unhex(const char *hex, unsigned char *out, size_t *n)
@@ -207,8 +208,6 @@ main(void)
 {
 	Suite	*s = suite_create("crypto");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_hmac_rfc4231);
@@ -220,9 +219,5 @@ main(void)
 	tcase_add_test(tc, test_base64);
 	tcase_add_test(tc, test_ids);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s, 0);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "signet/json.h"
+#include "unit.h"
 
 static enum sig_err
 parse(const char *s, json_object **o)
@@ -169,8 +170,6 @@ main(void)
 {
 	Suite	*s = suite_create("json");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_parse_ok);
 	tcase_add_test(tc, test_parse_bad);
@@ -178,9 +177,5 @@ main(void)
 	tcase_add_test(tc, test_fields);
 	tcase_add_test(tc, test_envelopes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s, 0);
 }

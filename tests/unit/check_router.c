@@ -15,6 +15,7 @@
 #include "signet/auth.h"
 #include "signet/handlers.h"
 #include "signet/router.h"
+#include "unit.h"
 
 static enum sig_err
 h_dummy(struct ctx *c)
@@ -232,8 +233,6 @@ main(void)
 {
 	Suite	*s = suite_create("router");
 	TCase	*tc = tcase_create("match"), *ta = tcase_create("app");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_match);
 	tcase_add_test(tc, test_no_match);
@@ -242,11 +241,5 @@ main(void)
 	tcase_add_test(ta, test_app_errors);
 	tcase_add_test(ta, test_app_endpoint_flow);
 	suite_add_tcase(s, ta);
-	sr = srunner_create(s);
-	/* The app holds a store handle: run in one process. */
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s, 1);
 }

@@ -14,6 +14,7 @@
 
 #include "signet/crypto.h"
 #include "signet/store.h"
+#include "unit.h"
 
 static char	 home[64];
 
@@ -246,8 +247,6 @@ main(void)
 {
 	Suite	*s = suite_create("store");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -256,9 +255,5 @@ main(void)
 	tcase_add_test(tc, test_scan_paging);
 	tcase_add_test(tc, test_concurrent_rmw);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s, 0);
 }

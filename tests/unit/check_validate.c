@@ -12,6 +12,7 @@
 #include "signet/http.h"
 #include "signet/ids.h"
 #include "signet/validate.h"
+#include "unit.h"
 
 #define URL(s)	valid_https_url(s, strlen(s))
 
@@ -234,8 +235,6 @@ main(void)
 {
 	Suite	*s = suite_create("validate");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_https_url);
 	tcase_add_test(tc, test_prefixed_hex);
@@ -248,9 +247,5 @@ main(void)
 	tcase_add_test(tc, test_uuid_v7_valid);
 	tcase_add_test(tc, test_uuid_v7_generator);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s, 0);
 }

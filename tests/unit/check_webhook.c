@@ -10,6 +10,7 @@
 #include "signet/crypto.h"
 #include "signet/keyring.h"
 #include "signet/webhook.h"
+#include "unit.h"
 
 #define VEC_SECRET	"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define VEC_ID		"msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -129,8 +130,6 @@ main(void)
 {
 	Suite	*s = suite_create("webhook");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_vector);
 	tcase_add_test(tc, test_vector_by_hand);
@@ -138,9 +137,5 @@ main(void)
 	tcase_add_test(tc, test_timestamp);
 	tcase_add_test(tc, test_keyring_rules);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s, 0);
 }
