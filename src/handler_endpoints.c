@@ -181,6 +181,18 @@ run(struct op *o, store_fn fn, int status)
 	return rc;
 }
 
+/* A request that names an endpoint in its path and needs nothing else. */
+static enum sig_err
+on_endpoint(struct ctx *c, store_fn fn, int status)
+{
+	struct op	 o;
+	enum sig_err	 rc;
+
+	if ((rc = path_id(c, &o, c->route_arg)) != SIG_OK)
+		return rc;
+	return run(&o, fn, status);
+}
+
 /* --- create --- */
 
 static enum sig_err
@@ -348,25 +360,13 @@ delete_tx(struct store_txn *t, void *arg)
 enum sig_err
 h_endpoint_get(struct ctx *c)
 {
-	const struct endpoint_kind *kind = c->route_arg;
-	struct op	 o;
-	enum sig_err	 rc;
-
-	if ((rc = path_id(c, &o, kind)) != SIG_OK)
-		return rc;
-	return run(&o, get_tx, 200);
+	return on_endpoint(c, get_tx, 200);
 }
 
 enum sig_err
 h_endpoint_delete(struct ctx *c)
 {
-	const struct endpoint_kind *kind = c->route_arg;
-	struct op	 o;
-	enum sig_err	 rc;
-
-	if ((rc = path_id(c, &o, kind)) != SIG_OK)
-		return rc;
-	return run(&o, delete_tx, 204);
+	return on_endpoint(c, delete_tx, 204);
 }
 
 /* --- signing keys --- */
@@ -430,13 +430,7 @@ h_signing_key_create(struct ctx *c)
 enum sig_err
 h_signing_key_list(struct ctx *c)
 {
-	const struct endpoint_kind *kind = c->route_arg;
-	struct op	 o;
-	enum sig_err	 rc;
-
-	if ((rc = path_id(c, &o, kind)) != SIG_OK)
-		return rc;
-	return run(&o, key_list_tx, 200);
+	return on_endpoint(c, key_list_tx, 200);
 }
 
 enum sig_err
