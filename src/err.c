@@ -27,6 +27,14 @@ static const struct sig_err_info table[SIG_ERR_COUNT] = {
 	[SIG_EINTERNAL] = { 500, "INTERNAL_ERROR", "An internal error occurred" },
 	[SIG_EUNAVAIL] = { 503, "SERVICE_UNAVAILABLE",
 	    "Storage is busy, try again" },
+	[SIG_EFETCH] = { 400, "JWKS_FETCH_FAILED", "The JWKS URI could not be "
+	    "fetched" },
+	[SIG_EKEYIDUSED] = { 400, "KEY_ID_ALREADY_USED", "This keyId has "
+	    "already been used in this enterprise" },
+	[SIG_EREVOKED] = { 409, "KEY_ALREADY_REVOKED", "The key is already "
+	    "revoked" },
+	[SIG_EWSEXISTS] = { 409, "WORKSPACE_EXISTS", "This workspace slug is "
+	    "taken" },
 	[SIG_ERETRY] = { 503, "SERVICE_UNAVAILABLE",
 	    "Storage is busy, try again" },
 	[SIG_EEXISTS] = { 409, "CONFLICT", "Already exists" },

@@ -21,6 +21,10 @@ enum sig_err {
 	SIG_EMEDIA,		/* 415 UNSUPPORTED_MEDIA_TYPE */
 	SIG_EINTERNAL,		/* 500 INTERNAL_ERROR */
 	SIG_EUNAVAIL,		/* 503 SERVICE_UNAVAILABLE */
+	SIG_EFETCH,		/* 400 JWKS_FETCH_FAILED */
+	SIG_EKEYIDUSED,		/* 400 KEY_ID_ALREADY_USED */
+	SIG_EREVOKED,		/* 409 KEY_ALREADY_REVOKED */
+	SIG_EWSEXISTS,		/* 409 WORKSPACE_EXISTS */
 	SIG_ERETRY,		/* internal: the transaction lost a deadlock, run it again */
 	SIG_EEXISTS,		/* internal: a unique key is already taken */
 	SIG_ERR_COUNT
