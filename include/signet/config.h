@@ -1,0 +1,45 @@
+/*
+ * Configuration: SIGNET_HOME/signet.conf ("key = value" lines, '#'
+ * comments), each key overridden by the environment variable SIGNET_<KEY>
+ * (API.md section 9).
+ */
+#ifndef SIGNET_CONFIG_H
+#define SIGNET_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "signet/err.h"
+
+struct config {
+	char	 home[PATH_MAX];
+	char	 master_key_file[PATH_MAX];
+	char	 jwks_ca_file[PATH_MAX];	/* empty: system trust */
+	int	 jwks_allow_private_addresses;
+	long	 jwks_fetch_timeout_ms;
+	long	 jwks_max_bytes;
+	long	 max_body_bytes;
+};
+
+/*
+ * The data directory: home when not NULL, else $SIGNET_HOME, else
+ * $localstatedir/lib/signet.  Copied into out (PATH_MAX).  Returns SIG_OK, or
+ * SIG_EINVAL when the path is too long.
+ */
+enum sig_err	config_home(const char *home, char *out);
+
+/*
+ * Fill cfg from its defaults, then home/signet.conf, then the environment.
+ * An unreadable file is treated as empty; an unknown key or a bad value is
+ * SIG_EINVAL with msg (SIG_MSG_MAX bytes) naming it.
+ */
+enum sig_err	config_load(const char *home, struct config *cfg, char *msg);
+
+/*
+ * Apply one "key = value" setting.  Exposed for the unit tests.  Returns
+ * SIG_OK or SIG_EINVAL with msg.
+ */
+enum sig_err	config_set(struct config *cfg, const char *key,
+		    const char *value, char *msg);
+
+#endif
