@@ -94,24 +94,6 @@ op_reset(struct op *o)
 	o->rec = o->out = NULL;
 }
 
-static const char *
-str(json_object *o, const char *name)
-{
-	json_object	*v;
-
-	return json_object_object_get_ex(o, name, &v) && v != NULL ?
-	    json_object_get_string(v) : NULL;
-}
-
-static int64_t
-num(json_object *o, const char *name)
-{
-	json_object	*v;
-
-	return json_object_object_get_ex(o, name, &v) ?
-	    json_object_get_int64(v) : 0;
-}
-
 /* The public view of an endpoint record. */
 static json_object *
 endpoint_view(const struct endpoint_kind *kind, json_object *rec)
@@ -119,13 +101,13 @@ endpoint_view(const struct endpoint_kind *kind, json_object *rec)
 	json_object	*o = json_object_new_object();
 	char		 ts[32];
 
-	json_object_object_add(o, "id", json_object_new_string(str(rec, "id")));
+	json_object_object_add(o, "id", json_object_new_string(json_str(rec, "id")));
 	json_object_object_add(o, kind->url_field,
-	    json_object_new_string(str(rec, "url")));
+	    json_object_new_string(json_str(rec, "url")));
 	json_object_object_add(o, "description",
-	    json_str_or_null(str(rec, "description")));
+	    json_str_or_null(json_str(rec, "description")));
 	json_object_object_add(o, "created_at", json_object_new_string(
-	    ids_time(num(rec, "created_at"), 0, ts)));
+	    ids_time(json_i64(rec, "created_at"), 0, ts)));
 	return o;
 }
 
@@ -146,7 +128,7 @@ load(struct store_txn *t, struct op *o, int rmw)
 		return SIG_EENDPOINT;
 	if (rc != SIG_OK)
 		return rc;
-	acct = str(o->rec, "account");
+	acct = json_str(o->rec, "account");
 	if (acct == NULL || strcmp(acct, o->c->who.account) != 0)
 		return SIG_EENDPOINT;
 	return SIG_OK;
@@ -262,18 +244,10 @@ h_endpoint_create(struct ctx *c)
 /* --- list --- */
 
 static enum sig_err
-collect_id(const char *key, const char *val, void *arg)
-{
-	(void)key;
-	json_object_array_add(arg, json_object_new_string(val));
-	return SIG_OK;
-}
-
-static enum sig_err
 list_tx(struct store_txn *t, void *arg)
 {
 	struct op	*o = arg;
-	json_object	*ids, *rec;
+	json_object	*recs;
 	char		 prefix[IDS_MAX + 16];
 	const char	*after = NULL;
 	size_t		 i;
@@ -285,24 +259,19 @@ list_tx(struct store_txn *t, void *arg)
 		if ((rc = load(t, o, 0)) != SIG_OK)
 			return ctx_fail(o->c, SIG_EINVAL, "starting_after does "
 			    "not name an endpoint of this account");
-		after = str(o->rec, "ikey");
+		after = json_str(o->rec, "ikey");
 	}
 	snprintf(prefix, sizeof(prefix), "%s:%s:", o->kind->tag,
 	    o->c->who.account);
-	ids = json_object_new_array();
-	rc = store_scan(t, TBL_INDEX, prefix, after, (size_t)o->limit,
-	    collect_id, ids, &o->more);
+	if ((rc = store_page(t, o->kind->table, prefix, after,
+	    (size_t)o->limit, &recs, &o->more)) != SIG_OK)
+		return rc;
 	o->out = json_object_new_array();
-	for (i = 0; rc == SIG_OK && i < json_object_array_length(ids); i++) {
-		rc = store_get(t, o->kind->table, json_object_get_string(
-		    json_object_array_get_idx(ids, i)), 0, &rec);
-		if (rc != SIG_OK)
-			break;
-		json_object_array_add(o->out, endpoint_view(o->kind, rec));
-		json_object_put(rec);
-	}
-	json_object_put(ids);
-	return rc;
+	for (i = 0; i < json_object_array_length(recs); i++)
+		json_object_array_add(o->out, endpoint_view(o->kind,
+		    json_object_array_get_idx(recs, i)));
+	json_object_put(recs);
+	return SIG_OK;
 }
 
 enum sig_err
@@ -350,7 +319,7 @@ delete_tx(struct store_txn *t, void *arg)
 	op_reset(o);
 	if ((rc = load(t, o, 1)) != SIG_OK)
 		return rc;
-	if ((ikey = str(o->rec, "ikey")) != NULL &&
+	if ((ikey = json_str(o->rec, "ikey")) != NULL &&
 	    (rc = store_del(t, TBL_INDEX, ikey)) != SIG_OK &&
 	    rc != SIG_ENOTFOUND)
 		return rc;

@@ -119,3 +119,74 @@ ids_uuid7(char *out)
 	uuid_unparse_lower(u, out);
 	return SIG_OK;
 }
+
+static int
+digits(const char *s, int n, int *out)
+{
+	int	 i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+ids_parse_time(const char *s, int64_t *us)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int	 y, mo, d, h, mi, sec, oh, om, frac = 0, scale = 100000;
+	int64_t	 days, t;
+	const char *p;
+
+	if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) ||
+	    s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    digits(s + 17, 2, &sec))
+		return -1;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    h > 23 || mi > 59 || sec > 60)
+		return -1;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 ||
+	    y % 400 == 0)))
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return -1;
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (scale > 0) {
+				frac += (*p - '0') * scale;
+				scale /= 10;
+			}
+		}
+	}
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+		oh = om = 0;
+	else if ((*p == '+' || *p == '-') && strlen(p) == 6 &&
+	    !digits(p + 1, 2, &oh) && p[3] == ':' && !digits(p + 4, 2, &om) &&
+	    oh <= 23 && om <= 59) {
+		if (*p == '-') {
+			oh = -oh;
+			om = -om;
+		}
+	} else
+		return -1;
+	/* Days from the civil date (Howard Hinnant's algorithm). */
+	{
+		int64_t yy = y - (mo <= 2);
+		int64_t era = yy / 400;
+		int64_t yoe = yy - era * 400;
+		int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+		int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+		days = era * 146097 + doe - 719468;
+	}
+	t = ((days * 24 + h) * 60 + mi) * 60 + sec - (oh * 3600 + om * 60);
+	*us = t * 1000000 + frac;
+	return 0;
+}

@@ -238,3 +238,22 @@ json_str_or_null(const char *s)
 {
 	return s != NULL ? json_object_new_string(s) : NULL;
 }
+
+const char *
+json_str(json_object *o, const char *name)
+{
+	json_object	*v;
+
+	return json_object_object_get_ex(o, name, &v) &&
+	    json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : NULL;
+}
+
+int64_t
+json_i64(json_object *o, const char *name)
+{
+	json_object	*v;
+
+	return json_object_object_get_ex(o, name, &v) ?
+	    json_object_get_int64(v) : 0;
+}

@@ -43,22 +43,13 @@ keys_of(json_object *rec)
 	return keys;
 }
 
+/* Records are written only by this module; a missing member reads as "". */
 static const char *
 field(json_object *o, const char *name)
 {
-	json_object	*v;
+	const char	*v = json_str(o, name);
 
-	return json_object_object_get_ex(o, name, &v) ?
-	    json_object_get_string(v) : "";
-}
-
-static int64_t
-field_int(json_object *o, const char *name)
-{
-	json_object	*v;
-
-	return json_object_object_get_ex(o, name, &v) ?
-	    json_object_get_int64(v) : 0;
+	return v != NULL ? v : "";
 }
 
 enum sig_err
@@ -127,7 +118,7 @@ keyring_list(json_object *rec)
 	for (i = 0; i < n; i++) {
 		k = json_object_array_get_idx(keys, i);
 		json_object_array_add(out, key_view(field(k, "id"),
-		    field(k, "hint"), field_int(k, "created_at")));
+		    field(k, "hint"), json_i64(k, "created_at")));
 	}
 	return out;
 }

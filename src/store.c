@@ -35,6 +35,10 @@ static const char *const table_files[TBL_COUNT] = {
 	[TBL_TOKENS] = "tokens.db",
 	[TBL_ENDPOINTS] = "endpoints.db",
 	[TBL_INBOUND] = "inbound.db",
+	[TBL_ENTERPRISES] = "enterprises.db",
+	[TBL_ENTKEYS] = "enterprise_keys.db",
+	[TBL_WORKSPACES] = "workspaces.db",
+	[TBL_WSKEYS] = "workspace_keys.db",
 	[TBL_INDEX] = "index.db",
 };
 
@@ -407,6 +411,42 @@ store_scan(struct store_txn *t, enum store_table tbl, const char *prefix,
 	free(k.data);
 	free(v.data);
 	c->close(c);
+	return rc;
+}
+
+static enum sig_err
+collect_id(const char *key, const char *val, void *arg)
+{
+	(void)key;
+	json_object_array_add(arg, json_object_new_string(val));
+	return SIG_OK;
+}
+
+enum sig_err
+store_page(struct store_txn *t, enum store_table table, const char *prefix,
+    const char *after, size_t limit, json_object **records, int *more)
+{
+	json_object	*ids, *rec;
+	enum sig_err	 rc;
+	size_t		 i;
+
+	*records = NULL;
+	ids = json_object_new_array();
+	rc = store_scan(t, TBL_INDEX, prefix, after, limit, collect_id, ids,
+	    more);
+	if (rc == SIG_OK)
+		*records = json_object_new_array();
+	for (i = 0; rc == SIG_OK && i < json_object_array_length(ids); i++) {
+		rc = store_get(t, table, json_object_get_string(
+		    json_object_array_get_idx(ids, i)), 0, &rec);
+		if (rc == SIG_OK)
+			json_object_array_add(*records, rec);
+	}
+	json_object_put(ids);
+	if (rc != SIG_OK) {
+		json_object_put(*records);
+		*records = NULL;
+	}
 	return rc;
 }
 

@@ -43,4 +43,11 @@ int64_t	ids_now_us(void);
  */
 char	*ids_time(int64_t t, int us, char *out);
 
+/*
+ * Parse an RFC 3339 date-time with "Z" or a numeric offset, with or without
+ * fractional seconds (up to microseconds are kept), into microseconds since
+ * the epoch.  Returns 0, or -1 when malformed or out of range.
+ */
+int	ids_parse_time(const char *s, int64_t *us);
+
 #endif

@@ -65,6 +65,12 @@ char	*json_envelope_err(enum sig_err e, const char *msg, const char *rid);
 /* Plain compact serialisation of o, malloc'd; o is not consumed. */
 char	*json_dump(json_object *o);
 
+/* The string member name of o, or NULL when absent or not a string. */
+const char	*json_str(json_object *o, const char *name);
+
+/* The integer member name of o, or 0 when absent. */
+int64_t	json_i64(json_object *o, const char *name);
+
 /* A new json string, or json null when s is NULL. */
 json_object	*json_str_or_null(const char *s);
 

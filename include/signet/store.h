@@ -22,6 +22,10 @@ enum store_table {
 	TBL_TOKENS,		/* hex SHA-256 of a token -> ak_ id */
 	TBL_ENDPOINTS,		/* ep_ id -> endpoint with its signing keys */
 	TBL_INBOUND,		/* UUIDv7 id -> inbound endpoint with its keys */
+	TBL_ENTERPRISES,	/* ent_ id -> enterprise */
+	TBL_ENTKEYS,		/* "<ent_ id>/<keyId>" -> registered public key */
+	TBL_WORKSPACES,		/* slug -> workspace */
+	TBL_WSKEYS,		/* signing_key_ uid -> workspace key (public) */
 	TBL_INDEX,		/* ordered listing keys -> record id */
 	TBL_COUNT
 };
@@ -96,6 +100,16 @@ typedef enum sig_err (*store_scan_fn)(const char *key, const char *val,
 enum sig_err	store_scan(struct store_txn *, enum store_table,
 		    const char *prefix, const char *after, size_t limit,
 		    store_scan_fn cb, void *arg, int *more);
+
+/*
+ * One page of a listing: the index entries under prefix after `after`
+ * (NULL: from the start), at most limit, each naming a record of table.
+ * *records receives a new array of those records (owned by the caller);
+ * *more whether more follow.
+ */
+enum sig_err	store_page(struct store_txn *, enum store_table table,
+		    const char *prefix, const char *after, size_t limit,
+		    json_object **records, int *more);
 
 /* A cheap read of the environment, for /healthz. */
 enum sig_err	store_ping(struct store *);
