@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "signet/app.h"
+#include "signet/b64.h"
 #include "signet/handlers.h"
 #include "signet/ids.h"
 #include "signet/json.h"
@@ -38,6 +39,22 @@ const struct route app_routes[] = {
 	{ "GET", "/healthz", h_healthz, ROUTE_PUBLIC, NULL },
 	ENDPOINT_ROUTES("/v1/endpoints", &endpoint_outbound),
 	ENDPOINT_ROUTES("/v1/inbound-endpoints", &endpoint_inbound),
+	{ "POST", "/v1/workspaces", h_workspace_create,
+	    ROUTE_ADMIN | ROUTE_BODY | ROUTE_SERVICE, NULL },
+	{ "GET", "/v1/workspaces", h_workspace_list, ROUTE_SERVICE, NULL },
+	{ "POST", "/v1/{}/ws_signing_key", h_wskey_create,
+	    ROUTE_ADMIN | ROUTE_BODY | ROUTE_SERVICE, NULL },
+	{ "GET", "/v1/{}/ws_signing_key", h_wskey_list, ROUTE_SERVICE, NULL },
+	{ "GET", "/v1/{}/ws_signing_key/{}", h_wskey_get, ROUTE_SERVICE, NULL },
+	{ "PATCH", "/v1/{}/ws_signing_key/{}", h_wskey_update,
+	    ROUTE_ADMIN | ROUTE_BODY | ROUTE_SERVICE, NULL },
+	{ "DELETE", "/v1/{}/ws_signing_key/{}", h_wskey_delete,
+	    ROUTE_ADMIN | ROUTE_SERVICE, NULL },
+	{ "POST", "/v1/{}/ws_signing_key/{}/roll", h_wskey_roll,
+	    ROUTE_ADMIN | ROUTE_BODY | ROUTE_SERVICE, NULL },
+	{ "GET", "/v1/{}/jwks.json", h_ws_jwks, ROUTE_PUBLIC, NULL },
+	{ "POST", "/v1/{}/verify-token", h_ws_verify_token,
+	    ROUTE_BODY | ROUTE_SERVICE, NULL },
 };
 const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
 
@@ -77,6 +94,60 @@ ctx_page(struct ctx *c, int *limit, char *after, size_t aftersz)
 	if (r < 0 || (r == 1 && after[0] == '\0'))
 		return ctx_fail(c, SIG_EINVAL, "starting_after must be an id");
 	return SIG_OK;
+}
+
+enum sig_err
+ctx_private_key(struct ctx *c, const char *pem, size_t len)
+{
+	static const char head[] = "\"private_key_pem\":\"";
+	static const char mid[] = "\",\"private_key_base64\":\"";
+	char	*p;
+	size_t	 i, cap;
+
+	/* PEM is ASCII; only its newlines need escaping in JSON. */
+	cap = sizeof(head) + 2 * len + sizeof(mid) + b64_encoded_len(len) + 2;
+	if ((p = c->secret = malloc(cap)) == NULL)
+		return SIG_EINTERNAL;
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	for (i = 0; i < len; i++) {
+		if (pem[i] == '\n') {
+			*p++ = '\\';
+			*p++ = 'n';
+		} else if ((unsigned char)pem[i] >= 0x20 && pem[i] != '"' &&
+		    pem[i] != '\\')
+			*p++ = pem[i];
+	}
+	memcpy(p, mid, sizeof(mid) - 1);
+	p += sizeof(mid) - 1;
+	p += b64_encode((const unsigned char *)pem, len, p);
+	*p++ = '"';
+	c->secret_len = (size_t)(p - c->secret);
+	c->secret_cap = cap;
+	c->res->sensitive = 1;
+	return SIG_OK;
+}
+
+/*
+ * Splice c->secret into the body right after `{"data":{`, wiping every
+ * intermediate copy.  Returns the new body, or NULL.
+ */
+static char *
+splice_secret(struct ctx *c, char *body)
+{
+	static const char open[] = "{\"data\":{";
+	size_t	 blen = strlen(body), n;
+	char	*out;
+	int	 empty;
+
+	if (strncmp(body, open, sizeof(open) - 1) != 0)
+		return NULL;
+	empty = body[sizeof(open) - 1] == '}';
+	n = blen + c->secret_len + 2;
+	if ((out = malloc(n)) != NULL)
+		snprintf(out, n, "%s%.*s%s%s", open, (int)c->secret_len,
+		    c->secret, empty ? "" : ",", body + sizeof(open) - 1);
+	return out;
 }
 
 enum sig_err
@@ -202,8 +273,8 @@ finish(struct ctx *c, enum sig_err rc)
 		c->raw = NULL;
 		res->content_type = "application/json";
 		return;
-	} else if (c->status == 204) {
-		res->status = 204;
+	} else if (c->status == 204 || c->status == 304) {
+		res->status = c->status;
 		json_object_put(c->data);
 		c->data = NULL;
 		return;
@@ -212,6 +283,12 @@ finish(struct ctx *c, enum sig_err rc)
 		res->body = json_envelope_ok(c->data, res->request_id,
 		    c->has_more);
 		c->data = NULL;
+		if (c->secret != NULL && res->body != NULL) {
+			char *spliced = splice_secret(c, res->body);
+
+			free(res->body);
+			res->body = spliced;
+		}
 		res->content_type = "application/json";
 	}
 	if (res->body == NULL) {
@@ -256,6 +333,10 @@ app_handle(struct app *app, const struct http_request *req,
 	json_object_put(c.body);
 	json_object_put(c.data);
 	free(c.raw);
+	if (c.secret != NULL) {
+		crypto_wipe(c.secret, c.secret_cap);
+		free(c.secret);
+	}
 	free(path);
 	free(query);
 }

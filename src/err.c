@@ -35,6 +35,8 @@ static const struct sig_err_info table[SIG_ERR_COUNT] = {
 	    "revoked" },
 	[SIG_EWSEXISTS] = { 409, "WORKSPACE_EXISTS", "This workspace slug is "
 	    "taken" },
+	[SIG_ENOTACTIVE] = { 409, "KEY_NOT_ACTIVE", "Only an active key can be "
+	    "rolled" },
 	[SIG_ERETRY] = { 503, "SERVICE_UNAVAILABLE",
 	    "Storage is busy, try again" },
 	[SIG_EEXISTS] = { 409, "CONFLICT", "Already exists" },

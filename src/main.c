@@ -28,6 +28,7 @@
 #include <fcgiapp.h>
 
 #include "signet/app.h"
+#include "signet/crypto.h"
 #include "signet/log.h"
 
 #define MAX_WORKERS	256
@@ -165,6 +166,21 @@ write_response(FCGX_Request *r, const struct http_response *res)
 		FCGX_PutStr(res->body, (int)res->body_len, r->out);
 }
 
+/*
+ * After a response that carried key material: push it out, then clear
+ * libfcgi's output buffer and our copy.  FFlush leaves wrNext at the start of
+ * the (now sent) content area, so [wrNext, stop) is the whole buffer.
+ */
+static void
+wipe_sent(FCGX_Request *r, struct http_response *res)
+{
+	FCGX_FFlush(r->out);
+	if (r->out->wrNext != NULL && r->out->stop > r->out->wrNext)
+		crypto_wipe(r->out->wrNext, (size_t)(r->out->stop -
+		    r->out->wrNext));
+	crypto_wipe(res->body, res->body_len);
+}
+
 static double
 elapsed_ms(const struct timespec *t0)
 {
@@ -210,6 +226,8 @@ worker(int sock)
 		body = read_body(&r, app.cfg.max_body_bytes, &req);
 		app_handle(&app, &req, &res);
 		write_response(&r, &res);
+		if (res.sensitive)
+			wipe_sent(&r, &res);
 		/* The path only: it holds no secret, the query string might. */
 		log_msg(LOG_INFO, "%s %s %d %.1fms %s", req.method, res.route,
 		    res.status, elapsed_ms(&t0), res.request_id);

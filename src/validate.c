@@ -1,6 +1,7 @@
 /* Field validators (STYLE.md habit 6): one named function per field kind. */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include <uuid/uuid.h>
@@ -128,4 +129,19 @@ valid_uuid_v7(const char *s)
 	if (uuid_parse(s, u) != 0)
 		return 0;
 	return (u[6] >> 4) == 7 && (u[8] & 0xc0) == 0x80;
+}
+
+int
+valid_slug(const char *s)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n < 1 || n > 63 || !(islower((unsigned char)s[0]) ||
+	    isdigit((unsigned char)s[0])))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!(islower((unsigned char)s[i]) ||
+		    isdigit((unsigned char)s[i]) || s[i] == '-'))
+			return 0;
+	return 1;
 }

@@ -25,6 +25,7 @@ enum sig_err {
 	SIG_EKEYIDUSED,		/* 400 KEY_ID_ALREADY_USED */
 	SIG_EREVOKED,		/* 409 KEY_ALREADY_REVOKED */
 	SIG_EWSEXISTS,		/* 409 WORKSPACE_EXISTS */
+	SIG_ENOTACTIVE,		/* 409 KEY_NOT_ACTIVE */
 	SIG_ERETRY,		/* internal: the transaction lost a deadlock, run it again */
 	SIG_EEXISTS,		/* internal: a unique key is already taken */
 	SIG_ERR_COUNT

@@ -31,6 +31,8 @@ struct ctx {
 	int				 has_more;	/* -1: not a page */
 	char				*raw;		/* bare body instead, owned */
 	size_t				 raw_len;
+	char				*secret;	/* members spliced into data, wiped */
+	size_t				 secret_len, secret_cap;
 	char				 msg[SIG_MSG_MAX];	/* error text */
 };
 
@@ -44,6 +46,13 @@ enum sig_err	ctx_fail(struct ctx *, enum sig_err e, const char *fmt, ...)
  * malformed.
  */
 enum sig_err	ctx_page(struct ctx *, int *limit, char *after, size_t aftersz);
+
+/*
+ * Add private_key_pem and private_key_base64 (of pem[0..len)) to this
+ * response's data object.  They are held apart from json-c, spliced into the
+ * response body, and every copy is wiped once the body is written.
+ */
+enum sig_err	ctx_private_key(struct ctx *, const char *pem, size_t len);
 
 /* The route table, defined in app.c from the handler lists below. */
 extern const struct route	app_routes[];
@@ -68,5 +77,17 @@ enum sig_err	h_signing_key_list(struct ctx *);
 enum sig_err	h_signing_key_delete(struct ctx *);
 enum sig_err	h_endpoint_sign(struct ctx *);
 enum sig_err	h_endpoint_verify(struct ctx *);
+
+/* handler_workspaces.c: workspaces and their key pairs. */
+enum sig_err	h_workspace_create(struct ctx *);
+enum sig_err	h_workspace_list(struct ctx *);
+enum sig_err	h_wskey_create(struct ctx *);
+enum sig_err	h_wskey_list(struct ctx *);
+enum sig_err	h_wskey_get(struct ctx *);
+enum sig_err	h_wskey_update(struct ctx *);
+enum sig_err	h_wskey_roll(struct ctx *);
+enum sig_err	h_wskey_delete(struct ctx *);
+enum sig_err	h_ws_jwks(struct ctx *);
+enum sig_err	h_ws_verify_token(struct ctx *);
 
 #endif

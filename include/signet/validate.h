@@ -31,6 +31,9 @@ int	valid_apikey_id(const char *s);
  */
 int	valid_uuid_v7(const char *s);
 
+/* A workspace slug: [a-z0-9][a-z0-9-]{0,62}.  Returns 1 when valid. */
+int	valid_slug(const char *s);
+
 /* A string of 1..max bytes, valid as an identifier for signing (msg_id). */
 int	valid_msg_id(const char *s, size_t len);
 
