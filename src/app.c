@@ -225,6 +225,9 @@ prepare(struct app *app, const struct http_request *req, struct ctx *c,
 			return rc;
 		if ((flags & (ROUTE_ADMIN | ROUTE_OTP)) && !c->who.admin)
 			return SIG_EFORBIDDEN;
+		if ((flags & ROUTE_OTP) && (rc = auth_totp_check(app->store,
+		    &app->mk, c->who.apikey, req->otp, c->msg)) != SIG_OK)
+			return rc;
 	}
 	if (req->body_err != SIG_OK)
 		return ctx_fail(c, req->body_err, req->body_err ==

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -10,6 +11,7 @@
 #include "signet/crypto.h"
 #include "signet/ids.h"
 #include "signet/json.h"
+#include "signet/totp.h"
 #include "signet/validate.h"
 
 #define TOKEN_PREFIX	"sgk_"
@@ -217,4 +219,129 @@ auth_apikey_revoke(struct store *s, const char *id)
 	if (!valid_apikey_id(id))
 		return SIG_EINVAL;
 	return store_run(s, apikey_revoke, (void *)id);
+}
+
+struct totp_args {
+	const struct master_key	*mk;
+	const char		*id;
+	const unsigned char	*raw;		/* enrol: the new secret */
+	const char		*code;		/* check: the code */
+	char			*name;
+	size_t			 namesz;
+	char			*msg;
+};
+
+static enum sig_err
+totp_enroll_tx(struct store_txn *t, void *arg)
+{
+	struct totp_args *a = arg;
+	json_object	*rec, *v;
+	char		*sealed;
+	enum sig_err	 rc;
+
+	if ((rc = store_get(t, TBL_APIKEYS, a->id, 1, &rec)) != SIG_OK)
+		return rc;
+	if (!json_object_object_get_ex(rec, "role", &v) ||
+	    strcmp(json_object_get_string(v), "admin") != 0) {
+		json_object_put(rec);
+		return SIG_EFORBIDDEN;
+	}
+	snprintf(a->name, a->namesz, "%s", json_str(rec, "name") ?
+	    json_str(rec, "name") : a->id);
+	if ((rc = crypto_seal(a->mk, a->id, a->raw, TOTP_SECRET_LEN,
+	    &sealed)) != SIG_OK) {
+		json_object_put(rec);
+		return rc;
+	}
+	json_object_object_add(rec, "totp", json_object_new_string(sealed));
+	json_object_object_add(rec, "totp_last", json_object_new_int64(0));
+	free(sealed);
+	rc = store_put(t, TBL_APIKEYS, a->id, rec);
+	json_object_put(rec);
+	return rc;
+}
+
+enum sig_err
+auth_totp_enroll(struct store *s, const struct master_key *mk, const char *id,
+    char *secret32, char *name, size_t namesz)
+{
+	unsigned char		 raw[TOTP_SECRET_LEN];
+	struct totp_args	 a;
+	enum sig_err		 rc;
+
+	if (!valid_apikey_id(id))
+		return SIG_EINVAL;
+	if ((rc = crypto_random(raw, sizeof(raw), 1)) != SIG_OK)
+		return rc;
+	memset(&a, 0, sizeof(a));
+	a.mk = mk;
+	a.id = id;
+	a.raw = raw;
+	a.name = name;
+	a.namesz = namesz;
+	rc = store_run(s, totp_enroll_tx, &a);
+	if (rc == SIG_OK)
+		totp_base32(raw, sizeof(raw), secret32);
+	crypto_wipe(raw, sizeof(raw));
+	return rc;
+}
+
+static enum sig_err
+totp_check_tx(struct store_txn *t, void *arg)
+{
+	struct totp_args *a = arg;
+	json_object	*rec;
+	const char	*sealed;
+	unsigned char	*key;
+	size_t		 klen;
+	uint64_t	 step;
+	enum sig_err	 rc;
+
+	/* Locked: two requests with one code cannot both pass. */
+	if ((rc = store_get(t, TBL_APIKEYS, a->id, 1, &rec)) != SIG_OK)
+		return rc;
+	if ((sealed = json_str(rec, "totp")) == NULL) {
+		json_object_put(rec);
+		snprintf(a->msg, SIG_MSG_MAX, "no TOTP secret is enrolled for "
+		    "this API key");
+		return SIG_EOTP;
+	}
+	if (crypto_open(a->mk, a->id, sealed, &key, &klen) != SIG_OK) {
+		json_object_put(rec);
+		return SIG_EINTERNAL;
+	}
+	step = totp_check(key, klen, a->code, ids_now_us() / 1000000,
+	    (uint64_t)json_i64(rec, "totp_last"));
+	crypto_wipe(key, klen);
+	free(key);
+	if (step == 0) {
+		json_object_put(rec);
+		snprintf(a->msg, SIG_MSG_MAX, "X-OTP is not a valid, unused "
+		    "code for this API key");
+		return SIG_EOTP;
+	}
+	json_object_object_add(rec, "totp_last",
+	    json_object_new_int64((int64_t)step));
+	rc = store_put(t, TBL_APIKEYS, a->id, rec);
+	json_object_put(rec);
+	return rc;
+}
+
+enum sig_err
+auth_totp_check(struct store *s, const struct master_key *mk, const char *id,
+    const char *code, char *msg)
+{
+	struct totp_args a;
+
+	if (code == NULL || *code == '\0') {
+		snprintf(msg, SIG_MSG_MAX, "this action requires an X-OTP header "
+		    "with a current TOTP code");
+		return SIG_EOTP;
+	}
+	memset(&a, 0, sizeof(a));
+	a.mk = mk;
+	a.id = id;
+	a.code = code;
+	a.msg = msg;
+	return store_run(s, totp_check_tx, &a);
 }

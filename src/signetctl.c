@@ -239,12 +239,81 @@ cmd_apikey_revoke(struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* Percent-encode s for an otpauth:// label or parameter. */
+static void
+uri_escape(const char *s, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t	 o = 0;
+
+	for (; *s != '\0' && o + 4 < outsz; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+		    c == '~')
+			out[o++] = (char)c;
+		else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+static int
+cmd_totp_enroll(struct config *cfg, int argc, char **argv)
+{
+	static const char *const known[] = { "--apikey", NULL };
+	struct master_key mk;
+	struct store	*s;
+	const char	*id = opt(argc, argv, "--apikey");
+	char		 secret[64], name[AUTH_NAME_MAX + 1], label[512];
+	char		 uri[1024];
+	json_object	*o;
+	enum sig_err	 rc;
+
+	if (!only_opts(argc, argv, known) || id == NULL)
+		return fail("USAGE", "usage: signetctl totp enroll --apikey ID");
+	if (!valid_apikey_id(id))
+		return fail("INVALID_REQUEST", "API key id must be ak_ "
+		    "followed by 24 lowercase hex digits");
+	if (open_store(cfg, &s) != 0)
+		return 1;
+	if (crypto_master_load(cfg->master_key_file, &mk) != SIG_OK) {
+		store_close(s);
+		return fail("IO_ERROR", "cannot read the master key");
+	}
+	rc = auth_totp_enroll(s, &mk, id, secret, name, sizeof(name));
+	crypto_wipe(&mk, sizeof(mk));
+	store_close(s);
+	if (rc == SIG_ENOTFOUND)
+		return fail("NOT_FOUND", "no API key %s", id);
+	if (rc == SIG_EFORBIDDEN)
+		return fail("FORBIDDEN", "only admin API keys enrol TOTP");
+	if (rc != SIG_OK)
+		return fail("STORAGE_ERROR", "cannot enrol the TOTP secret");
+	uri_escape(name, label, sizeof(label));
+	snprintf(uri, sizeof(uri), "otpauth://totp/Signet:%s?secret=%s&"
+	    "issuer=Signet&algorithm=SHA1&digits=6&period=30", label, secret);
+	o = json_object_new_object();
+	json_object_object_add(o, "apikey", json_object_new_string(id));
+	json_object_object_add(o, "secret", json_object_new_string(secret));
+	json_object_object_add(o, "otpauth_uri", json_object_new_string(uri));
+	crypto_wipe(secret, sizeof(secret));
+	crypto_wipe(uri, sizeof(uri));
+	print_json(o);
+	return 0;
+}
+
 static const struct cmd cmds[] = {
 	{ "init", NULL, cmd_init, "init" },
 	{ "account", "create", cmd_account_create, "account create --name N" },
 	{ "apikey", "create", cmd_apikey_create,
 	    "apikey create --account ID --role admin|member [--name N]" },
 	{ "apikey", "revoke", cmd_apikey_revoke, "apikey revoke ID" },
+	{ "totp", "enroll", cmd_totp_enroll, "totp enroll --apikey ID" },
 };
 
 /*

@@ -5,6 +5,7 @@
 #ifndef SIGNET_AUTH_H
 #define SIGNET_AUTH_H
 
+#include "signet/crypto.h"
 #include "signet/err.h"
 #include "signet/ids.h"
 #include "signet/store.h"
@@ -51,5 +52,23 @@ enum sig_err	auth_apikey_create(struct store *, const char *account,
 
 /* Revoke an API key: its token stops working at once.  SIG_ENOTFOUND. */
 enum sig_err	auth_apikey_revoke(struct store *, const char *id);
+
+/*
+ * Enrol a new TOTP secret for the admin API key id, replacing any earlier
+ * one.  The secret is sealed under mk (associated data: the key id); its
+ * base32 form goes into secret32 (at least 33 bytes) for the caller to show
+ * once.  SIG_ENOTFOUND for an unknown key, SIG_EFORBIDDEN for a member key.
+ */
+enum sig_err	auth_totp_enroll(struct store *, const struct master_key *mk,
+		    const char *id, char *secret32, char *name, size_t namesz);
+
+/*
+ * Check an X-OTP code for API key id and, when it is valid, record its time
+ * step so that it cannot be used again (RFC 6238 section 5.2).  Returns
+ * SIG_OK, SIG_EOTP with msg (SIG_MSG_MAX) for a missing, malformed, wrong or
+ * replayed code or when no secret is enrolled, or a store error.
+ */
+enum sig_err	auth_totp_check(struct store *, const struct master_key *mk,
+		    const char *id, const char *code, char *msg);
 
 #endif
