@@ -78,6 +78,16 @@ enum sig_err	h_signing_key_delete(struct ctx *);
 enum sig_err	h_endpoint_sign(struct ctx *);
 enum sig_err	h_endpoint_verify(struct ctx *);
 
+/* handler_enterprises.c: enterprises and their registered public keys. */
+enum sig_err	h_enterprise_create(struct ctx *);
+enum sig_err	h_enterprise_list(struct ctx *);
+enum sig_err	h_enterprise_get(struct ctx *);
+enum sig_err	h_ent_key_register(struct ctx *);
+enum sig_err	h_ent_key_list(struct ctx *);
+enum sig_err	h_ent_key_get(struct ctx *);
+enum sig_err	h_ent_key_revoke(struct ctx *);
+enum sig_err	h_ent_verify(struct ctx *);
+
 /* handler_workspaces.c: workspaces and their key pairs. */
 enum sig_err	h_workspace_create(struct ctx *);
 enum sig_err	h_workspace_list(struct ctx *);
