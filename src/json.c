@@ -28,6 +28,100 @@ escapes_nul(const char *s, size_t len)
 	return 0;
 }
 
+/*
+ * Strict UTF-8 (RFC 3629): no overlong forms, no UTF-16 surrogates, nothing
+ * above U+10FFFF.  json-c's own check lets those three through.
+ */
+static int
+valid_utf8(const unsigned char *s, size_t len)
+{
+	size_t	 i = 0, n, k;
+	uint32_t cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1;
+			cp = s[i] & 0x1f;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			cp = s[i] & 0x0f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			cp = s[i] & 0x07;
+		} else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static int
+hex4(const char *s, unsigned *v)
+{
+	int	 i;
+
+	*v = 0;
+	for (i = 0; i < 4; i++) {
+		char c = s[i];
+		*v <<= 4;
+		if (c >= '0' && c <= '9')
+			*v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			*v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			*v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Whether every \uD800-\uDFFF escape in the text is half of a proper
+ * surrogate pair: a lone half would decode to invalid UTF-8.
+ */
+static int
+surrogates_paired(const char *s, size_t len)
+{
+	size_t	 i;
+	unsigned v, w;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] != 'u') {
+			i++;
+			continue;
+		}
+		if (len - i < 6 || hex4(s + i + 2, &v) != 0)
+			return 1;	/* malformed: the parser refuses it */
+		if (v >= 0xdc00 && v <= 0xdfff)
+			return 0;
+		if (v >= 0xd800 && v <= 0xdbff) {
+			if (len - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u' ||
+			    hex4(s + i + 8, &w) != 0 || w < 0xdc00 || w > 0xdfff)
+				return 0;
+			i += 6;
+		}
+		i += 5;
+	}
+	return 1;
+}
+
 enum sig_err
 json_parse_body(const char *buf, size_t len, json_object **out, char *msg)
 {
@@ -48,6 +142,11 @@ json_parse_body(const char *buf, size_t len, json_object **out, char *msg)
 	}
 	if (memchr(buf, '\0', len) != NULL || escapes_nul(buf, len)) {
 		snprintf(msg, SIG_MSG_MAX, "strings must not contain NUL");
+		return SIG_EINVAL;
+	}
+	if (!valid_utf8((const unsigned char *)buf, len) ||
+	    !surrogates_paired(buf, len)) {
+		snprintf(msg, SIG_MSG_MAX, "request body is not valid UTF-8");
 		return SIG_EINVAL;
 	}
 	/* The tokenizer wants the terminating NUL, or a bare number waits. */

@@ -45,6 +45,9 @@ START_TEST(test_parse_ok)
 	json_object_put(o);
 	ck_assert_int_eq(parse("{\"s\":\"caf\xc3\xa9 \\\\u0000\"}", &o), SIG_OK);
 	json_object_put(o);
+	ck_assert_int_eq(parse("{\"s\":\"\\ud834\\udd1e \xf0\x9d\x84\x9e\"}",
+	    &o), SIG_OK);
+	json_object_put(o);
 }
 END_TEST
 
@@ -63,6 +66,16 @@ START_TEST(test_parse_bad)
 	ck_assert_int_eq(parse("{\"a\":\"\xff\"}", &o), SIG_EINVAL);
 	ck_assert_int_eq(parse("{\"a\":\"x\\u0000y\"}", &o), SIG_EINVAL);
 	ck_assert_int_eq(parse("{\"url\\u0000x\":1}", &o), SIG_EINVAL);
+	/* Overlong, encoded surrogate, above U+10FFFF, lone escapes. */
+	ck_assert_int_eq(parse("{\"a\":\"\xc0\xaf\"}", &o), SIG_EINVAL);
+	ck_assert_int_eq(parse("{\"a\":\"\xed\xa0\x80\"}", &o), SIG_EINVAL);
+	ck_assert_int_eq(parse("{\"a\":\"\xf4\x90\x80\x80\"}", &o),
+	    SIG_EINVAL);
+	ck_assert_int_eq(parse("{\"a\":\"\\ud800\"}", &o), SIG_EINVAL);
+	ck_assert_int_eq(parse("{\"a\":\"\\udfff\"}", &o), SIG_EINVAL);
+	ck_assert_int_eq(parse("{\"a\":\"a\\ud800b\"}", &o), SIG_EINVAL);
+	ck_assert_int_eq(parse("{\"a\":\"\\ud800\\u0041\"}", &o),
+	    SIG_EINVAL);
 	ck_assert_int_eq(json_parse_body(nul, sizeof(nul) - 1, &o, msg),
 	    SIG_EINVAL);
 }

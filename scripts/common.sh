@@ -1,0 +1,61 @@
+# Shared by scripts/run and scripts/test (sourced, not run).
+
+# Debian packages to build Signet and run it behind either web server.
+SIGNET_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
+  libfcgi-dev libjson-c-dev libgnutls28-dev nettle-dev uuid-dev libdb5.3-dev
+  db5.3-util check curl gnutls-bin"
+SIGNET_LIGHTTPD_PACKAGES="lighttpd"
+SIGNET_APACHE_PACKAGES="apache2 libapache2-mod-fcgid"
+SIGNET_TEST_PACKAGES="python3 python3-pytest python3-requests"
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root for: $* (run as root or install sudo)"
+  fi
+}
+
+# signet_need_packages PKG...: install those not yet installed (apt-get).
+signet_need_packages() {
+  local missing=() p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null 2>&1 || die "missing packages ${missing[*]} and no apt-get"
+  say "Installing Debian packages: ${missing[*]}"
+  # Keep the packaged lighttpd/apache2 services from starting on port 80:
+  # Signet runs its own instances with its own configuration files.
+  local policy=/usr/sbin/policy-rc.d added=
+  if [ ! -e "$policy" ]; then
+    as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+    added=1
+  fi
+  local rc=0
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || rc=$?
+  if [ $rc -eq 0 ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      "${missing[@]}" || rc=$?
+  fi
+  [ -n "$added" ] && as_root rm -f "$policy"
+  [ $rc -eq 0 ] || die "apt-get failed ($rc)"
+}
+
+# signet_node_packages: nodejs/npm from Debian, only where node/npm are absent
+# (a newer node installed otherwise is kept).
+signet_node_packages() {
+  local pk=()
+  command -v node >/dev/null 2>&1 || pk+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pk+=(npm)
+  [ ${#pk[@]} -eq 0 ] || signet_need_packages "${pk[@]}"
+}
+
+signet_jobs() { nproc 2>/dev/null || echo 2; }
