@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -373,7 +374,7 @@ fetch_parse_url(const char *url, char *host, char *port, char *path,
 			host[0] = '\0';
 			return -1;
 		}
-		snprintf(port, URL_PORT_MAX, "%ld", pnum);
+		snprintf(port, URL_PORT_MAX, "%hu", (unsigned short)pnum);
 	} else
 		snprintf(port, URL_PORT_MAX, "443");
 
@@ -616,8 +617,10 @@ addr_str(const struct sockaddr *sa, socklen_t salen, char *out, size_t n)
 #ifdef GAI_NOWAIT
 /*
  * An asynchronous lookup (glibc getaddrinfo_a) so that the deadline also
- * bounds DNS.  A lookup still running at the deadline cannot always be
- * cancelled; it is kept on a list and freed by a later call once done.
+ * bounds DNS.  glibc's helper thread blocks every signal, so SIGTERM still
+ * reaches the worker's main thread.  A lookup still running at the deadline
+ * cannot always be cancelled; it is kept on a list and freed by a later call
+ * once done.
  */
 struct gai_req {
 	struct gaicb	 cb;
@@ -662,7 +665,7 @@ resolve(struct conn *c, const char *host, const char *port,
 #ifdef GAI_NOWAIT
 	struct gai_req	*r;
 	struct gaicb	*list[1];
-	const struct gaicb *wait[1];
+	const struct gaicb *pending[1];
 	struct timespec	 ts;
 	long		 left;
 #endif
@@ -693,7 +696,7 @@ resolve(struct conn *c, const char *host, const char *port,
 	r->cb.ar_service = r->port;
 	r->cb.ar_request = &r->hints;
 	list[0] = &r->cb;
-	wait[0] = &r->cb;
+	pending[0] = &r->cb;
 	if ((e = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL)) != 0) {
 		free(r);
 		log_msg(LOG_ERR, "getaddrinfo_a: %s", gai_strerror(e));
@@ -715,7 +718,7 @@ resolve(struct conn *c, const char *host, const char *port,
 		}
 		ts.tv_sec = left / 1000;
 		ts.tv_nsec = (left % 1000) * 1000000L;
-		(void)gai_suspend(wait, 1, &ts);
+		(void)gai_suspend(pending, 1, &ts);
 	}
 	if (e == 0)
 		*out = r->cb.ar_result;
@@ -747,7 +750,7 @@ conn_connect(struct conn *c, const struct addrinfo *ai, int *err)
 	struct timeval	 tv;
 	socklen_t	 sl;
 	long		 left;
-	int		 fd, soerr, flags, n;
+	int		 fd, soerr, flags, n, one = 1;
 
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
 	    SOCK_NONBLOCK, ai->ai_protocol);
@@ -800,6 +803,8 @@ conn_connect(struct conn *c, const struct addrinfo *ai, int *err)
 	tv.tv_usec = (left % 1000) * 1000;
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* The request follows the handshake's last flight: no Nagle wait. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->fd = fd;
 	return 0;
 }
