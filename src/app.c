@@ -13,11 +13,13 @@
 #include <time.h>
 
 #include "signet/app.h"
+#include "signet/audit.h"
 #include "signet/b64.h"
 #include "signet/handlers.h"
 #include "signet/ids.h"
 #include "signet/json.h"
 #include "signet/log.h"
+#include "signet/metrics.h"
 
 #define PAGE_DEFAULT	20
 #define PAGE_MAX	100
@@ -37,8 +39,10 @@
 
 const struct route app_routes[] = {
 	{ "GET", "/healthz", h_healthz, ROUTE_PUBLIC, NULL },
+	{ "GET", "/metrics", h_metrics, ROUTE_PUBLIC, NULL },
 	ENDPOINT_ROUTES("/v1/endpoints", &endpoint_outbound),
 	ENDPOINT_ROUTES("/v1/inbound-endpoints", &endpoint_inbound),
+	{ "GET", "/v1/audit-events", h_audit_list, ROUTE_ADMIN, NULL },
 	{ "POST", "/v1/enterprises", h_enterprise_create,
 	    ROUTE_ADMIN | ROUTE_BODY, NULL },
 	{ "GET", "/v1/enterprises", h_enterprise_list, 0, NULL },
@@ -70,6 +74,23 @@ const struct route app_routes[] = {
 	    ROUTE_BODY | ROUTE_SERVICE, NULL },
 };
 const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
+_Static_assert(sizeof(app_routes) / sizeof(app_routes[0]) < METRICS_ROUTES,
+    "the route table outgrew its metrics slots");
+
+int
+app_route_name(int i, const char **method, const char **pattern)
+{
+	if (i == METRICS_ROUTES - 1) {
+		*method = "any";
+		*pattern = "unmatched";
+		return 1;
+	}
+	if (i < 0 || (size_t)i >= app_nroutes)
+		return 0;
+	*method = app_routes[i].method;
+	*pattern = app_routes[i].pattern;
+	return 1;
+}
 
 enum sig_err
 ctx_fail(struct ctx *c, enum sig_err e, const char *fmt, ...)
@@ -107,6 +128,22 @@ ctx_page(struct ctx *c, int *limit, char *after, size_t aftersz)
 	if (r < 0 || (r == 1 && after[0] == '\0'))
 		return ctx_fail(c, SIG_EINVAL, "starting_after must be an id");
 	return SIG_OK;
+}
+
+enum sig_err
+ctx_audit(struct store_txn *t, struct ctx *c, const char *action,
+    const char *resource_type, const char *resource_id)
+{
+	struct audit_event e;
+
+	e.account = c->who.account;
+	e.actor_id = c->who.apikey;
+	e.actor_name = c->who.name;
+	e.action = action;
+	e.resource_type = resource_type;
+	e.resource_id = resource_id;
+	e.request_id = c->res->request_id;
+	return audit_record(t, &e);
 }
 
 enum sig_err
@@ -179,6 +216,7 @@ app_open(struct app *app, const char *home)
 	if ((rc = crypto_master_load(app->cfg.master_key_file, &app->mk)) !=
 	    SIG_OK)
 		return rc;
+	(void)metrics_open(app->cfg.home);
 	return store_open(app->cfg.home, &app->store);
 }
 
@@ -223,6 +261,7 @@ prepare(struct app *app, const struct http_request *req, struct ctx *c,
 		return ctx_fail(c, SIG_ENOTFOUND, "No such route");
 	}
 	c->res->route = m->route->pattern;
+	c->res->route_index = (int)(m->route - app_routes);
 	c->params = m->params;
 	c->route_arg = m->route->arg;
 	flags = m->route->flags;
@@ -287,7 +326,7 @@ finish(struct ctx *c, enum sig_err rc)
 		res->body = c->raw;
 		res->body_len = c->raw_len;
 		c->raw = NULL;
-		res->content_type = "application/json";
+		res->content_type = c->raw_type ? c->raw_type : "application/json";
 		return;
 	} else if (c->status == 204 || c->status == 304) {
 		res->status = c->status;
@@ -332,6 +371,7 @@ app_handle(struct app *app, const struct http_request *req,
 	c.status = 200;
 	c.has_more = -1;
 	res->route = "unmatched";
+	res->route_index = METRICS_ROUTES - 1;
 	if (ids_new("req_", 12, res->request_id, sizeof(res->request_id)) !=
 	    SIG_OK)
 		snprintf(res->request_id, sizeof(res->request_id),

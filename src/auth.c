@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "signet/audit.h"
 #include "signet/auth.h"
 #include "signet/b64.h"
 #include "signet/crypto.h"
@@ -93,6 +94,17 @@ done:
 	return rc;
 }
 
+/* An audit event for a change made with signetctl. */
+static enum sig_err
+audit_ctl(struct store_txn *t, const char *account, const char *action,
+    const char *type, const char *id)
+{
+	struct audit_event e = { account, "signetctl", "signetctl", action,
+	    type, id, NULL };
+
+	return audit_record(t, &e);
+}
+
 struct account_args {
 	const char	*name;
 	const char	*id;
@@ -112,6 +124,8 @@ account_insert(struct store_txn *t, void *arg)
 	    json_object_new_int64(ids_now_us() / 1000000));
 	rc = store_insert(t, TBL_ACCOUNTS, a->id, rec);
 	json_object_put(rec);
+	if (rc == SIG_OK)
+		rc = audit_ctl(t, a->id, "account.created", "account", a->id);
 	return rc;
 }
 
@@ -159,6 +173,9 @@ apikey_insert(struct store_txn *t, void *arg)
 	json_object_put(rec);
 	if (rc == SIG_OK)
 		rc = store_put_str(t, TBL_TOKENS, a->hash, a->id, 1);
+	if (rc == SIG_OK)
+		rc = audit_ctl(t, a->account, "api_key.created", "api_key",
+		    a->id);
 	return rc;
 }
 
@@ -209,6 +226,9 @@ apikey_revoke(struct store_txn *t, void *arg)
 	json_object_object_add(rec, "revoked_at",
 	    json_object_new_int64(ids_now_us() / 1000000));
 	rc = store_put(t, TBL_APIKEYS, id, rec);
+	if (rc == SIG_OK)
+		rc = audit_ctl(t, json_str(rec, "account"), "api_key.revoked",
+		    "api_key", id);
 	json_object_put(rec);
 	return rc;
 }
@@ -257,6 +277,9 @@ totp_enroll_tx(struct store_txn *t, void *arg)
 	json_object_object_add(rec, "totp_last", json_object_new_int64(0));
 	free(sealed);
 	rc = store_put(t, TBL_APIKEYS, a->id, rec);
+	if (rc == SIG_OK)
+		rc = audit_ctl(t, json_str(rec, "account"), "totp.enrolled",
+		    "api_key", a->id);
 	json_object_put(rec);
 	return rc;
 }

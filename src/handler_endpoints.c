@@ -33,6 +33,7 @@ struct endpoint_kind {
 	int		(*valid_id)(const char *);
 	enum sig_err	(*new_id)(char *out);
 	int		 order_by_id;	/* ids sort by creation (UUIDv7) */
+	const char	*resource;	/* audit resource type */
 };
 
 static int
@@ -56,14 +57,14 @@ new_inbound_id(char *out)
 const struct endpoint_kind endpoint_outbound = {
 	TBL_ENDPOINTS, "ep", "url", "endpoint must be a valid HTTPS URL",
 	"endpoint id must be ep_ followed by 32 lowercase hex digits",
-	valid_ep_id, new_ep_id, 0,
+	valid_ep_id, new_ep_id, 0, "endpoint",
 };
 
 const struct endpoint_kind endpoint_inbound = {
 	TBL_INBOUND, "in", "forward_url",
 	"forward_url must be a valid HTTPS URL",
 	"inbound endpoint id must be a UUIDv7 in canonical lowercase form",
-	valid_uuid_v7, new_inbound_id, 1,
+	valid_uuid_v7, new_inbound_id, 1, "inbound_endpoint",
 };
 
 /* The state of one request against one endpoint, shared by the callbacks. */
@@ -146,6 +147,16 @@ path_id(struct ctx *c, struct op *o, const struct endpoint_kind *kind)
 	return SIG_OK;
 }
 
+/* Audit "<kind>.<verb>" for the endpoint o->id. */
+static enum sig_err
+audit_endpoint(struct store_txn *t, struct op *o, const char *verb)
+{
+	char	 action[64];
+
+	snprintf(action, sizeof(action), "%s.%s", o->kind->resource, verb);
+	return ctx_audit(t, o->c, action, o->kind->resource, o->id);
+}
+
 /* Run fn in a transaction; on success hand o->out to the response. */
 static enum sig_err
 run(struct op *o, store_fn fn, int status)
@@ -206,6 +217,10 @@ create_tx(struct store_txn *t, void *arg)
 	if ((rc = store_insert(t, o->kind->table, o->id, rec)) != SIG_OK ||
 	    (rc = store_put_str(t, TBL_INDEX, ikey, o->id, 1)) != SIG_OK)
 		return rc == SIG_EEXISTS ? SIG_ERETRY : rc;
+	if ((rc = audit_endpoint(t, o, "created")) != SIG_OK ||
+	    (rc = ctx_audit(t, o->c, "signing_key.created", "signing_key",
+	    o->nk.id)) != SIG_OK)
+		return rc;
 	o->out = endpoint_view(o->kind, rec);
 	json_object_object_add(o->out, "signing_key",
 	    keyring_new_key_json(&o->nk));
@@ -323,6 +338,8 @@ delete_tx(struct store_txn *t, void *arg)
 	    (rc = store_del(t, TBL_INDEX, ikey)) != SIG_OK &&
 	    rc != SIG_ENOTFOUND)
 		return rc;
+	if ((rc = audit_endpoint(t, o, "deleted")) != SIG_OK)
+		return rc;
 	return store_del(t, o->kind->table, o->id);
 }
 
@@ -349,7 +366,9 @@ key_create_tx(struct store_txn *t, void *arg)
 	op_reset(o);
 	if ((rc = load(t, o, 1)) != SIG_OK ||
 	    (rc = keyring_add(&o->c->app->mk, o->rec, &o->nk)) != SIG_OK ||
-	    (rc = store_put(t, o->kind->table, o->id, o->rec)) != SIG_OK)
+	    (rc = store_put(t, o->kind->table, o->id, o->rec)) != SIG_OK ||
+	    (rc = ctx_audit(t, o->c, "signing_key.created", "signing_key",
+	    o->nk.id)) != SIG_OK)
 		return rc;
 	o->out = keyring_new_key_json(&o->nk);
 	return SIG_OK;
@@ -376,7 +395,9 @@ key_delete_tx(struct store_txn *t, void *arg)
 
 	op_reset(o);
 	if ((rc = load(t, o, 1)) != SIG_OK ||
-	    (rc = keyring_remove(o->rec, o->key_id)) != SIG_OK)
+	    (rc = keyring_remove(o->rec, o->key_id)) != SIG_OK ||
+	    (rc = ctx_audit(t, o->c, "signing_key.deleted", "signing_key",
+	    o->key_id)) != SIG_OK)
 		return rc;
 	return store_put(t, o->kind->table, o->id, o->rec);
 }

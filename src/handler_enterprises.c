@@ -228,7 +228,9 @@ ent_create_tx(struct store_txn *t, void *arg)
 	    o->c->who.account, (uint64_t)now, o->ent);
 	json_object_object_add(rec, "ikey", json_object_new_string(ikey));
 	if ((rc = store_insert(t, TBL_ENTERPRISES, o->ent, rec)) == SIG_OK &&
-	    (rc = store_put_str(t, TBL_INDEX, ikey, o->ent, 1)) == SIG_OK)
+	    (rc = store_put_str(t, TBL_INDEX, ikey, o->ent, 1)) == SIG_OK &&
+	    (rc = ctx_audit(t, o->c, "enterprise.created", "enterprise",
+	    o->ent)) == SIG_OK)
 		o->out = enterprise_view(rec);
 	json_object_put(rec);
 	return rc == SIG_EEXISTS ? SIG_EINTERNAL : rc;
@@ -514,6 +516,9 @@ key_register_tx(struct store_txn *t, void *arg)
 	    SIG_EEXISTS)
 		rc = SIG_ERETRY;	/* same microsecond: a new time */
 	if (rc == SIG_OK)
+		rc = ctx_audit(t, o->c, "webhook_signing_key.registered",
+		    "webhook_signing_key", rid);
+	if (rc == SIG_OK)
 		o->out = key_view(rec);
 	json_object_put(rec);
 	return rc;
@@ -648,7 +653,9 @@ key_revoke_tx(struct store_txn *t, void *arg)
 	    json_object_new_int64(ids_now_us() / 1000000));
 	json_object_object_add(o->rec, "revokedBy", actor(o->c));
 	key_record_id(o->ent, o->key_id, rid, sizeof(rid));
-	if ((rc = store_put(t, TBL_ENTKEYS, rid, o->rec)) != SIG_OK)
+	if ((rc = store_put(t, TBL_ENTKEYS, rid, o->rec)) != SIG_OK ||
+	    (rc = ctx_audit(t, o->c, "webhook_signing_key.revoked",
+	    "webhook_signing_key", rid)) != SIG_OK)
 		return rc;
 	o->out = key_view(o->rec);
 	return SIG_OK;

@@ -205,6 +205,9 @@ ws_create_tx(struct store_txn *t, void *arg)
 	if (rc == SIG_OK)
 		rc = store_put_str(t, TBL_INDEX, ikey, o->slug, 1);
 	if (rc == SIG_OK)
+		rc = ctx_audit(t, o->c, "workspace.created", "workspace",
+		    o->slug);
+	if (rc == SIG_OK)
 		o->out = ws;
 	else
 		json_object_put(ws);
@@ -486,8 +489,10 @@ insert_new_key(struct store_txn *t, struct wop *o, json_object *domains,
 	index_keys(o->slug, now, o->new_uid, all, live);
 	json_object_object_add(rec, "ikey", json_object_new_string(all));
 	if ((rc = store_insert(t, TBL_WSKEYS, o->new_uid, rec)) == SIG_OK &&
-	    (rc = store_put_str(t, TBL_INDEX, all, o->new_uid, 1)) == SIG_OK)
-		rc = store_put_str(t, TBL_INDEX, live, o->new_uid, 1);
+	    (rc = store_put_str(t, TBL_INDEX, all, o->new_uid, 1)) == SIG_OK &&
+	    (rc = store_put_str(t, TBL_INDEX, live, o->new_uid, 1)) == SIG_OK)
+		rc = ctx_audit(t, o->c, "workspace_signing_key.created",
+		    "workspace_signing_key", o->new_uid);
 	if (rc == SIG_OK)
 		o->out = key_view(rec);
 	json_object_put(rec);
@@ -579,7 +584,9 @@ key_roll_tx(struct store_txn *t, void *arg)
 	json_object_object_add(o->rec, "rolled_by", actor(o->c));
 	json_object_object_add(o->rec, "grace_until",
 	    json_object_new_int64(now + o->grace * 1000000));
-	if ((rc = store_put(t, TBL_WSKEYS, o->uid, o->rec)) != SIG_OK)
+	if ((rc = store_put(t, TBL_WSKEYS, o->uid, o->rec)) != SIG_OK ||
+	    (rc = ctx_audit(t, o->c, "workspace_signing_key.rolled",
+	    "workspace_signing_key", o->uid)) != SIG_OK)
 		return rc;
 	/* The new key keeps the old one's algorithm and allowed domains. */
 	domains = member_copy(o->rec, "allowed_domains");
@@ -714,7 +721,9 @@ key_update_tx(struct store_txn *t, void *arg)
 	if (o->expiry != 0)
 		json_object_object_add(o->rec, "expiry_at",
 		    json_object_new_int64(o->expiry > 0 ? o->expiry : 0));
-	if ((rc = store_put(t, TBL_WSKEYS, o->uid, o->rec)) != SIG_OK)
+	if ((rc = store_put(t, TBL_WSKEYS, o->uid, o->rec)) != SIG_OK ||
+	    (rc = ctx_audit(t, o->c, "workspace_signing_key.updated",
+	    "workspace_signing_key", o->uid)) != SIG_OK)
 		return rc;
 	o->out = key_view(o->rec);
 	return SIG_OK;
@@ -757,7 +766,9 @@ key_delete_tx(struct store_txn *t, void *arg)
 	index_keys(o->slug, json_i64(o->rec, "created_at"), o->uid, all, live);
 	if ((rc = store_put(t, TBL_WSKEYS, o->uid, o->rec)) != SIG_OK ||
 	    ((rc = store_del(t, TBL_INDEX, live)) != SIG_OK &&
-	    rc != SIG_ENOTFOUND))
+	    rc != SIG_ENOTFOUND) ||
+	    (rc = ctx_audit(t, o->c, "workspace_signing_key.deleted",
+	    "workspace_signing_key", o->uid)) != SIG_OK)
 		return rc;
 	o->out = key_view(o->rec);
 	return SIG_OK;

@@ -30,9 +30,11 @@
 #include "signet/app.h"
 #include "signet/crypto.h"
 #include "signet/log.h"
+#include "signet/metrics.h"
 
 #define MAX_WORKERS	256
 #define DRAIN_MAX	(64L * 1024 * 1024)
+#define REQUEST_WATCHDOG_S	15
 
 static volatile sig_atomic_t stopping;
 
@@ -201,6 +203,7 @@ worker(int sock)
 	struct http_response	 res;
 	struct timespec		 t0;
 	char			*body;
+	unsigned		 watchdog_s;
 
 	set_handler(SIGTERM, on_term);
 	set_handler(SIGINT, on_term);
@@ -209,11 +212,15 @@ worker(int sock)
 		log_msg(LOG_ERR, "worker cannot start");
 		return 1;
 	}
+	/* Longer than any honest request: a JWKS fetch has its own deadline. */
+	watchdog_s = REQUEST_WATCHDOG_S + (unsigned)(app.cfg.jwks_fetch_timeout_ms
+	    / 1000);
 	FCGX_InitRequest(&r, sock, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (!stopping && !store_failed(app.store)) {
 		if (FCGX_Accept_r(&r) < 0)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+		store_watchdog(watchdog_s);
 		memset(&req, 0, sizeof(req));
 		req.method = FCGX_GetParam("REQUEST_METHOD", r.envp);
 		req.uri = FCGX_GetParam("REQUEST_URI", r.envp);
@@ -228,12 +235,15 @@ worker(int sock)
 		write_response(&r, &res);
 		if (res.sensitive)
 			wipe_sent(&r, &res);
+		metrics_request(res.route_index, res.status,
+		    (uint64_t)(elapsed_ms(&t0) * 1000));
 		/* The path only: it holds no secret, the query string might. */
 		log_msg(LOG_INFO, "%s %s %d %.1fms %s", req.method, res.route,
 		    res.status, elapsed_ms(&t0), res.request_id);
 		free(res.body);
 		free(body);
 		FCGX_Finish_r(&r);
+		store_watchdog(0);
 	}
 	app_close(&app);
 	return 0;

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,12 +16,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <db.h>
 
 #include "signet/crypto.h"
 #include "signet/json.h"
 #include "signet/log.h"
+#include "signet/metrics.h"
 #include "signet/store.h"
 
 #define STORE_MAX_TRIES		64
@@ -39,6 +42,7 @@ static const char *const table_files[TBL_COUNT] = {
 	[TBL_ENTKEYS] = "enterprise_keys.db",
 	[TBL_WORKSPACES] = "workspaces.db",
 	[TBL_WSKEYS] = "workspace_keys.db",
+	[TBL_AUDIT] = "audit.db",
 	[TBL_INDEX] = "index.db",
 };
 
@@ -57,6 +61,49 @@ struct store_txn {
 
 /* Set from Berkeley DB's event callback, which has no user pointer. */
 static volatile int env_panicked;
+
+/*
+ * The watchdog.  A process SIGKILLed while it held one of Berkeley DB's
+ * region mutexes leaves that (non-robust) pthread mutex locked for ever: the
+ * next failchk, and any live process that needs the mutex, then blocks.  No
+ * call returns, so a timer does the only thing left: it leaves a marker file
+ * asking the next opener for full recovery, and ends the process.  When every
+ * process that shared the stuck regions is gone, the next opener finds the
+ * marker, recovers (recreating the regions), and service resumes.
+ */
+#define RECOVER_MARKER		"recover.needed"
+#define OPEN_WATCHDOG_S		10
+
+static char	 marker_path[PATH_MAX];
+
+static void
+on_watchdog(int sig)
+{
+	static const char msg[] = "signet: storage watchdog fired: a lock "
+	    "held by a dead process; exiting so storage can be recovered\n";
+	int	 fd;
+
+	(void)sig;
+	metrics_count(METRIC_WATCHDOG_EXITS);
+	if ((fd = open(marker_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(75);
+}
+
+void
+store_watchdog(unsigned seconds)
+{
+	struct sigaction sa;
+
+	if (seconds > 0 && marker_path[0] != '\0') {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_watchdog;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+	}
+	alarm(seconds);
+}
 
 static int
 is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
@@ -115,7 +162,7 @@ enum sig_err
 store_open(const char *home, struct store **out)
 {
 	struct store	*s;
-	int		 rc, i;
+	int		 rc, i, recover;
 	u_int32_t	 flags;
 
 	*out = NULL;
@@ -134,8 +181,27 @@ store_open(const char *home, struct store **out)
 	s->env->set_cachesize(s->env, 0, STORE_CACHE_BYTES, 1);
 	s->env->set_timeout(s->env, STORE_LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT);
 	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
-	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER | DB_FAILCHK;
+	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
+	if (snprintf(marker_path, sizeof(marker_path), "%s/%s", home,
+	    RECOVER_MARKER) >= (int)sizeof(marker_path)) {
+		s->env->close(s->env, 0);
+		free(s);
+		return SIG_EINTERNAL;
+	}
+	/*
+	 * Normally failchk cleans up after a dead process without disturbing
+	 * the live ones; after the watchdog fired, full recovery instead.
+	 */
+	recover = access(marker_path, F_OK) == 0;
+	if (!recover)
+		flags |= DB_FAILCHK;
+	else
+		log_msg(LOG_WARN, "storage: running full recovery after a "
+		    "watchdog exit");
+	/* Both the environment and the table opens can meet a dead lock. */
+	store_watchdog(OPEN_WATCHDOG_S);
 	if ((rc = s->env->open(s->env, home, flags, 0600)) != 0) {
+		store_watchdog(0);
 		log_msg(LOG_ERR, "cannot open storage in %s: %s", home,
 		    db_strerror(rc));
 		s->env->close(s->env, 0);
@@ -146,12 +212,16 @@ store_open(const char *home, struct store **out)
 		if ((rc = db_create(&s->db[i], s->env, 0)) != 0 ||
 		    (rc = s->db[i]->open(s->db[i], NULL, table_files[i], NULL,
 		    DB_BTREE, DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0) {
+			store_watchdog(0);
 			log_msg(LOG_ERR, "cannot open %s: %s", table_files[i],
 			    db_strerror(rc));
 			store_close(s);
 			return rc == DB_RUNRECOVERY ? SIG_EUNAVAIL : SIG_EINTERNAL;
 		}
 	}
+	store_watchdog(0);
+	if (recover)
+		(void)unlink(marker_path);
 	*out = s;
 	return SIG_OK;
 }
@@ -163,11 +233,14 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return;
+	/* Closing flushes the log, which can meet a dead process's mutex. */
+	store_watchdog(OPEN_WATCHDOG_S);
 	for (i = 0; i < TBL_COUNT; i++)
 		if (s->db[i] != NULL)
 			s->db[i]->close(s->db[i], 0);
 	if (s->env != NULL)
 		s->env->close(s->env, 0);
+	store_watchdog(0);
 	free(s);
 }
 
@@ -216,6 +289,7 @@ store_run(struct store *s, store_fn fn, void *arg)
 				return SIG_EUNAVAIL;
 			/* A lock held by a dead process: let failchk free it. */
 			(void)s->env->failchk(s->env, 0);
+			metrics_count(METRIC_DEADLOCKS_RETRIED);
 			backoff(attempt);
 			continue;
 		}
@@ -412,6 +486,50 @@ store_scan(struct store_txn *t, enum store_table tbl, const char *prefix,
 	free(v.data);
 	c->close(c);
 	return rc;
+}
+
+enum sig_err
+store_stats(struct store *s, struct store_stats *st)
+{
+	DB_MPOOL_STAT	*mp = NULL;
+	DB_LOCK_STAT	*lk = NULL;
+	DB_TXN_STAT	*tx = NULL;
+	char		**list = NULL, **p, path[PATH_MAX];
+	const char	*home = NULL;
+	struct stat	 sb;
+
+	memset(st, 0, sizeof(*st));
+	if (s->env->memp_stat(s->env, &mp, NULL, 0) != 0 ||
+	    s->env->lock_stat(s->env, &lk, 0) != 0 ||
+	    s->env->txn_stat(s->env, &tx, 0) != 0) {
+		free(mp);
+		free(lk);
+		return SIG_EUNAVAIL;
+	}
+	st->cache_hits = mp->st_cache_hit;
+	st->cache_misses = mp->st_cache_miss;
+	st->cache_bytes = (uint64_t)mp->st_gbytes * 1073741824 + mp->st_bytes;
+	st->lock_deadlocks = lk->st_ndeadlocks;
+	st->lock_timeouts = lk->st_nlocktimeouts;
+	st->txn_commits = tx->st_ncommits;
+	st->txn_aborts = tx->st_naborts;
+	st->txn_active = tx->st_nactive;
+	free(mp);
+	free(lk);
+	free(tx);
+	/* Every log file, archived or not, counts towards the size on disk. */
+	(void)s->env->get_home(s->env, &home);
+	if (home != NULL && s->env->log_archive(s->env, &list, DB_ARCH_LOG |
+	    DB_ARCH_ABS) == 0 && list != NULL) {
+		for (p = list; *p != NULL; p++) {
+			st->log_files++;
+			if (stat(*p, &sb) == 0)
+				st->log_bytes += (uint64_t)sb.st_size;
+		}
+		free(list);
+	}
+	(void)path;
+	return SIG_OK;
 }
 
 static enum sig_err

@@ -30,6 +30,7 @@ struct ctx {
 	json_object			*data;		/* envelope data, owned */
 	int				 has_more;	/* -1: not a page */
 	char				*raw;		/* bare body instead, owned */
+	const char			*raw_type;	/* its type; NULL: JSON */
 	size_t				 raw_len;
 	char				*secret;	/* members spliced into data, wiped */
 	size_t				 secret_len, secret_cap;
@@ -54,12 +55,24 @@ enum sig_err	ctx_page(struct ctx *, int *limit, char *after, size_t aftersz);
  */
 enum sig_err	ctx_private_key(struct ctx *, const char *pem, size_t len);
 
+/*
+ * Record a change made by this request in the audit trail, inside the
+ * request's transaction t: actor, request id and time come from c.
+ */
+struct store_txn;
+enum sig_err	ctx_audit(struct store_txn *t, struct ctx *c, const char *action,
+		    const char *resource_type, const char *resource_id);
+
 /* The route table, defined in app.c from the handler lists below. */
 extern const struct route	app_routes[];
 extern const size_t		app_nroutes;
 
 /* handler_health.c */
 enum sig_err	h_healthz(struct ctx *);
+enum sig_err	h_metrics(struct ctx *);
+
+/* Method and pattern of route table slot i; 0 when there is none. */
+int	app_route_name(int i, const char **method, const char **pattern);
 
 /*
  * handler_endpoints.c: endpoints and their signing keys, for both kinds;
@@ -77,6 +90,9 @@ enum sig_err	h_signing_key_list(struct ctx *);
 enum sig_err	h_signing_key_delete(struct ctx *);
 enum sig_err	h_endpoint_sign(struct ctx *);
 enum sig_err	h_endpoint_verify(struct ctx *);
+
+/* handler_audit.c: GET /v1/audit-events. */
+enum sig_err	h_audit_list(struct ctx *);
 
 /* handler_enterprises.c: enterprises and their registered public keys. */
 enum sig_err	h_enterprise_create(struct ctx *);

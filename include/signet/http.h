@@ -41,6 +41,7 @@ struct http_response {
 	const char	*content_type;	/* static string, or NULL with no body */
 	char		 request_id[HTTP_RID_LEN + 1];
 	const char	*route;		/* route template, for logs and metrics */
+	int		 route_index;	/* slot in the route table, for metrics */
 	int		 sensitive;	/* body holds key material: wipe it */
 	struct http_header headers[HTTP_MAX_HEADERS];
 	int		 nheaders;

@@ -11,6 +11,7 @@
 #define SIGNET_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -26,6 +27,7 @@ enum store_table {
 	TBL_ENTKEYS,		/* "<ent_ id>/<keyId>" -> registered public key */
 	TBL_WORKSPACES,		/* slug -> workspace */
 	TBL_WSKEYS,		/* signing_key_ uid -> workspace key (public) */
+	TBL_AUDIT,		/* evt_ id -> audit event */
 	TBL_INDEX,		/* ordered listing keys -> record id */
 	TBL_COUNT
 };
@@ -39,6 +41,14 @@ struct store_txn;
  * or SIG_EUNAVAIL / SIG_EINTERNAL with the reason logged.
  */
 enum sig_err	store_open(const char *home, struct store **out);
+
+/*
+ * Arm (seconds > 0) or disarm (0) the storage watchdog: if it fires, the
+ * process leaves a marker asking the next opener for full recovery and exits
+ * with status 75.  Workers arm it around each request; store_open arms it
+ * around the environment open.  Uses SIGALRM.
+ */
+void	store_watchdog(unsigned seconds);
 
 /* Close every handle.  NULL is accepted. */
 void	store_close(struct store *);
@@ -110,6 +120,16 @@ enum sig_err	store_scan(struct store_txn *, enum store_table,
 enum sig_err	store_page(struct store_txn *, enum store_table table,
 		    const char *prefix, const char *after, size_t limit,
 		    json_object **records, int *more);
+
+struct store_stats {
+	uint64_t	 cache_hits, cache_misses, cache_bytes;
+	uint64_t	 lock_deadlocks, lock_timeouts;
+	uint64_t	 txn_commits, txn_aborts, txn_active;
+	uint64_t	 log_files, log_bytes;
+};
+
+/* Figures of the environment for /metrics and signetctl stats. */
+enum sig_err	store_stats(struct store *, struct store_stats *);
 
 /* A cheap read of the environment, for /healthz. */
 enum sig_err	store_ping(struct store *);
