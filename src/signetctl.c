@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -94,6 +95,34 @@ only_opts(int argc, char **argv, const char *const *known)
 			return 0;
 	}
 	return 1;
+}
+
+/* Copy src to dst (created, mode 0600, not overwritten). */
+static int
+copy_file(const char *src, const char *dst)
+{
+	char	 buf[8192];
+	ssize_t	 n;
+	int	 in, out, rc = -1;
+
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
+	    -1) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			goto done;
+	if (n == 0 && fsync(out) == 0)
+		rc = 0;
+done:
+	crypto_wipe(buf, sizeof(buf));
+	close(in);
+	if (close(out) != 0)
+		rc = -1;
+	return rc;
 }
 
 static int
@@ -307,6 +336,115 @@ cmd_totp_enroll(struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_backup(struct config *cfg, int argc, char **argv)
+{
+	struct store	*s;
+	char		 src[PATH_MAX + 16], dst[PATH_MAX + 16];
+	json_object	*o;
+	enum sig_err	 rc;
+	int		 master = 1;
+
+	if (argc == 2 && strcmp(argv[1], "--no-master-key") == 0)
+		master = 0;
+	else if (argc != 1)
+		return fail("USAGE", "usage: signetctl backup DIR "
+		    "[--no-master-key]");
+	if (open_store(cfg, &s) != 0)
+		return 1;
+	rc = store_backup(s, argv[0]);
+	store_close(s);
+	if (rc == SIG_EINVAL)
+		return fail("INVALID_REQUEST", "%s must be empty or absent",
+		    argv[0]);
+	if (rc != SIG_OK)
+		return fail("STORAGE_ERROR", "backup to %s failed", argv[0]);
+	/* Without the master key the copy's secrets cannot be read. */
+	if (master) {
+		snprintf(src, sizeof(src), "%s", cfg->master_key_file);
+		snprintf(dst, sizeof(dst), "%s/master.key", argv[0]);
+		if (copy_file(src, dst) != 0)
+			return fail("IO_ERROR", "cannot copy the master key");
+	}
+	snprintf(src, sizeof(src), "%s/signet.conf", cfg->home);
+	snprintf(dst, sizeof(dst), "%s/signet.conf", argv[0]);
+	if (access(src, F_OK) == 0 && copy_file(src, dst) != 0)
+		return fail("IO_ERROR", "cannot copy signet.conf");
+	o = json_object_new_object();
+	json_object_object_add(o, "backup", json_object_new_string(argv[0]));
+	json_object_object_add(o, "master_key_included",
+	    json_object_new_boolean(master));
+	print_json(o);
+	return 0;
+}
+
+static int
+cmd_verify(struct config *cfg, int argc, char **argv)
+{
+	json_object	*o;
+	char		 first[64];
+	int		 bad;
+
+	(void)argv;
+	if (argc != 0)
+		return fail("USAGE", "usage: signetctl verify");
+	if (crypto_init() != SIG_OK ||
+	    store_verify(cfg->home, &bad, first, sizeof(first)) != SIG_OK)
+		return fail("STORAGE_ERROR", "cannot verify %s", cfg->home);
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(bad == 0));
+	json_object_object_add(o, "tables_failed", json_object_new_int(bad));
+	if (bad)
+		json_object_object_add(o, "first_failed",
+		    json_object_new_string(first));
+	print_json(o);
+	return bad == 0 ? 0 : 1;
+}
+
+static int
+cmd_stats(struct config *cfg, int argc, char **argv)
+{
+	struct store		*s;
+	struct store_stats	 st;
+	json_object		*o;
+	int			 removed = 0, maintain;
+
+	maintain = argc == 1 && strcmp(argv[0], "--maintain") == 0;
+	if (argc != 0 && !maintain)
+		return fail("USAGE", "usage: signetctl stats [--maintain]");
+	if (open_store(cfg, &s) != 0)
+		return 1;
+	if (maintain && store_maintain(s, &removed) != SIG_OK) {
+		store_close(s);
+		return fail("STORAGE_ERROR", "maintenance failed");
+	}
+	if (store_stats(s, &st) != SIG_OK) {
+		store_close(s);
+		return fail("STORAGE_ERROR", "cannot read storage statistics");
+	}
+	store_close(s);
+	o = json_object_new_object();
+	json_object_object_add(o, "cache_hits",
+	    json_object_new_int64((int64_t)st.cache_hits));
+	json_object_object_add(o, "cache_misses",
+	    json_object_new_int64((int64_t)st.cache_misses));
+	json_object_object_add(o, "cache_bytes",
+	    json_object_new_int64((int64_t)st.cache_bytes));
+	json_object_object_add(o, "log_files",
+	    json_object_new_int64((int64_t)st.log_files));
+	json_object_object_add(o, "log_bytes",
+	    json_object_new_int64((int64_t)st.log_bytes));
+	json_object_object_add(o, "deadlocks",
+	    json_object_new_int64((int64_t)st.lock_deadlocks));
+	json_object_object_add(o, "commits",
+	    json_object_new_int64((int64_t)st.txn_commits));
+	if (maintain)
+		json_object_object_add(o, "log_files_removed",
+		    json_object_new_int(removed));
+	print_json(o);
+	return 0;
+}
+
 static const struct cmd cmds[] = {
 	{ "init", NULL, cmd_init, "init" },
 	{ "account", "create", cmd_account_create, "account create --name N" },
@@ -314,6 +452,9 @@ static const struct cmd cmds[] = {
 	    "apikey create --account ID --role admin|member [--name N]" },
 	{ "apikey", "revoke", cmd_apikey_revoke, "apikey revoke ID" },
 	{ "totp", "enroll", cmd_totp_enroll, "totp enroll --apikey ID" },
+	{ "backup", NULL, cmd_backup, "backup DIR [--no-master-key]" },
+	{ "verify", NULL, cmd_verify, "verify" },
+	{ "stats", NULL, cmd_stats, "stats [--maintain]" },
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <dirent.h>
 
 #include <db.h>
 
@@ -31,6 +32,7 @@
 #define STORE_LOCK_TIMEOUT_US	(3 * 1000 * 1000)
 #define STORE_CHECKPOINT_EVERY	256	/* write transactions per process */
 #define STORE_MAX_VALUE		(1024 * 1024)
+#define STORE_LOG_FILE_BYTES	(2 * 1024 * 1024)
 
 static const char *const table_files[TBL_COUNT] = {
 	[TBL_ACCOUNTS] = "accounts.db",
@@ -180,6 +182,8 @@ store_open(const char *home, struct store **out)
 	s->env->set_lk_detect(s->env, DB_LOCK_DEFAULT);
 	s->env->set_cachesize(s->env, 0, STORE_CACHE_BYTES, 1);
 	s->env->set_timeout(s->env, STORE_LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT);
+	/* Small log files, so removing the ones no longer needed frees space. */
+	s->env->set_lg_max(s->env, STORE_LOG_FILE_BYTES);
 	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
 	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
 	if (snprintf(marker_path, sizeof(marker_path), "%s/%s", home,
@@ -295,9 +299,16 @@ store_run(struct store *s, store_fn fn, void *arg)
 		}
 		if ((dbrc = t.txn->commit(t.txn, 0)) != 0)
 			return map(s, dbrc, "commit");
+		/*
+		 * Now and then: checkpoint, and remove the log files that
+		 * recovery no longer needs, so the directory stays bounded.
+		 */
 		if (t.wrote && ++s->writes % STORE_CHECKPOINT_EVERY == 0 &&
-		    (dbrc = s->env->txn_checkpoint(s->env, 1024, 0, 0)) != 0)
-			log_msg(LOG_WARN, "checkpoint: %s", db_strerror(dbrc));
+		    ((dbrc = s->env->txn_checkpoint(s->env, 1024, 0, 0)) != 0 ||
+		    (dbrc = s->env->log_archive(s->env, NULL,
+		    DB_ARCH_REMOVE)) != 0))
+			log_msg(LOG_WARN, "log maintenance: %s",
+			    db_strerror(dbrc));
 		return SIG_OK;
 	}
 	log_msg(LOG_WARN, "transaction gave up after %d deadlocks", attempt);
@@ -529,6 +540,97 @@ store_stats(struct store *s, struct store_stats *st)
 		free(list);
 	}
 	(void)path;
+	return SIG_OK;
+}
+
+static int
+dir_is_empty(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*e;
+	int		 empty = 1;
+
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 1 : -1;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+enum sig_err
+store_backup(struct store *s, const char *dir)
+{
+	DB_ENV		*env;
+	int		 rc;
+
+	if (dir_is_empty(dir) != 1)
+		return SIG_EINVAL;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return SIG_EINTERNAL;
+	if ((rc = s->env->backup(s->env, dir, DB_CREATE)) != 0) {
+		log_msg(LOG_ERR, "backup to %s: %s", dir, db_strerror(rc));
+		return SIG_EINTERNAL;
+	}
+	/* Recover the copy now, so it opens like any clean environment. */
+	if ((rc = db_env_create(&env, 0)) != 0)
+		return SIG_EINTERNAL;
+	env->set_errcall(env, on_error);
+	rc = env->open(env, dir, DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
+	    DB_INIT_LOG | DB_INIT_MPOOL | DB_RECOVER | DB_PRIVATE, 0600);
+	env->close(env, 0);
+	if (rc != 0) {
+		log_msg(LOG_ERR, "recovering the backup in %s: %s", dir,
+		    db_strerror(rc));
+		return SIG_EINTERNAL;
+	}
+	return SIG_OK;
+}
+
+enum sig_err
+store_verify(const char *home, int *bad, char *first_bad, size_t first_bad_sz)
+{
+	DB	*db;
+	char	 path[PATH_MAX];
+	int	 i, rc;
+
+	*bad = 0;
+	first_bad[0] = '\0';
+	for (i = 0; i < TBL_COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", home, table_files[i]);
+		if (access(path, F_OK) != 0)
+			continue;
+		if ((rc = db_create(&db, NULL, 0)) != 0)
+			return SIG_EINTERNAL;
+		/* verify() always destroys the handle. */
+		if ((rc = db->verify(db, path, NULL, NULL, 0)) != 0) {
+			if ((*bad)++ == 0)
+				snprintf(first_bad, first_bad_sz, "%s",
+				    table_files[i]);
+		}
+	}
+	return SIG_OK;
+}
+
+enum sig_err
+store_maintain(struct store *s, int *removed)
+{
+	char	**list = NULL, **p;
+	int	 rc;
+
+	*removed = 0;
+	if ((rc = s->env->txn_checkpoint(s->env, 0, 0, DB_FORCE)) != 0)
+		return map(s, rc, "checkpoint");
+	/* Log files that recovery no longer needs (DB_ARCH_REMOVE deletes). */
+	if ((rc = s->env->log_archive(s->env, &list, DB_ARCH_ABS)) != 0)
+		return map(s, rc, "log_archive");
+	if (list != NULL) {
+		for (p = list; *p != NULL; p++)
+			if (unlink(*p) == 0)
+				(*removed)++;
+		free(list);
+	}
 	return SIG_OK;
 }
 

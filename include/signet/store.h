@@ -131,6 +131,25 @@ struct store_stats {
 /* Figures of the environment for /metrics and signetctl stats. */
 enum sig_err	store_stats(struct store *, struct store_stats *);
 
+/*
+ * A hot backup of the environment into dir (created if absent; must be
+ * empty), made consistent by running recovery on the copy, so that
+ * store_open(dir) works on it.  Other processes keep serving meanwhile.
+ * SIG_EINVAL when dir is not empty.
+ */
+enum sig_err	store_backup(struct store *, const char *dir);
+
+/*
+ * Check the structure of every table (Berkeley DB's verify), reading each
+ * file apart from the live environment.  *bad receives the number of tables
+ * that failed.  Returns SIG_OK when the check ran.
+ */
+enum sig_err	store_verify(const char *home, int *bad, char *first_bad,
+		    size_t first_bad_sz);
+
+/* Checkpoint now and remove log files no longer needed for recovery. */
+enum sig_err	store_maintain(struct store *, int *removed);
+
 /* A cheap read of the environment, for /healthz. */
 enum sig_err	store_ping(struct store *);
 
