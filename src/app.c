@@ -130,6 +130,37 @@ ctx_page(struct ctx *c, int *limit, char *after, size_t aftersz)
 	return SIG_OK;
 }
 
+json_object *
+ctx_actor(struct ctx *c)
+{
+	json_object	*a = json_object_new_object();
+
+	json_object_object_add(a, "id", json_object_new_string(c->who.apikey));
+	json_object_object_add(a, "name", json_object_new_string(c->who.name));
+	return a;
+}
+
+enum sig_err
+ctx_list(struct store_txn *t, enum store_table table, const char *prefix,
+    const char *after, int limit, json_object *(*view)(json_object *),
+    json_object **out, int *more)
+{
+	json_object	*recs;
+	enum sig_err	 rc;
+	size_t		 i;
+
+	*out = NULL;
+	if ((rc = store_page(t, table, prefix, after, (size_t)limit, &recs,
+	    more)) != SIG_OK)
+		return rc;
+	*out = json_object_new_array();
+	for (i = 0; i < json_object_array_length(recs); i++)
+		json_object_array_add(*out,
+		    view(json_object_array_get_idx(recs, i)));
+	json_object_put(recs);
+	return SIG_OK;
+}
+
 enum sig_err
 ctx_audit(struct store_txn *t, struct ctx *c, const char *action,
     const char *resource_type, const char *resource_id)

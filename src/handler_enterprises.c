@@ -68,41 +68,13 @@ erun(struct eop *o, store_fn fn, int status)
 }
 
 static json_object *
-actor(struct ctx *c)
-{
-	json_object	*a = json_object_new_object();
-
-	json_object_object_add(a, "id", json_object_new_string(c->who.apikey));
-	json_object_object_add(a, "name", json_object_new_string(c->who.name));
-	return a;
-}
-
-static json_object *
-time_or_null(json_object *rec, const char *name)
-{
-	char	 ts[32];
-	int64_t	 t = json_i64(rec, name);
-
-	return t != 0 ? json_object_new_string(ids_time(t, 0, ts)) : NULL;
-}
-
-static json_object *
-copy(json_object *rec, const char *name)
-{
-	json_object	*v;
-
-	return json_object_object_get_ex(rec, name, &v) ? json_object_get(v) :
-	    NULL;
-}
-
-static json_object *
 enterprise_view(json_object *rec)
 {
 	json_object	*o = json_object_new_object();
 
-	json_object_object_add(o, "id", copy(rec, "id"));
-	json_object_object_add(o, "name", copy(rec, "name"));
-	json_object_object_add(o, "created_at", time_or_null(rec, "created_at"));
+	json_object_object_add(o, "id", json_copy(rec, "id"));
+	json_object_object_add(o, "name", json_copy(rec, "name"));
+	json_object_object_add(o, "created_at", json_time(rec, "created_at", 0));
 	return o;
 }
 
@@ -111,19 +83,19 @@ key_view(json_object *rec)
 {
 	json_object	*o = json_object_new_object();
 
-	json_object_object_add(o, "keyId", copy(rec, "keyId"));
-	json_object_object_add(o, "name", copy(rec, "name"));
-	json_object_object_add(o, "status", copy(rec, "status"));
-	json_object_object_add(o, "source", copy(rec, "source"));
+	json_object_object_add(o, "keyId", json_copy(rec, "keyId"));
+	json_object_object_add(o, "name", json_copy(rec, "name"));
+	json_object_object_add(o, "status", json_copy(rec, "status"));
+	json_object_object_add(o, "source", json_copy(rec, "source"));
 	if (json_str(rec, "jwksUri") != NULL)
-		json_object_object_add(o, "jwksUri", copy(rec, "jwksUri"));
-	json_object_object_add(o, "kty", copy(rec, "kty"));
-	json_object_object_add(o, "alg", copy(rec, "alg"));
-	json_object_object_add(o, "thumbprint", copy(rec, "thumbprint"));
-	json_object_object_add(o, "createdAt", time_or_null(rec, "createdAt"));
-	json_object_object_add(o, "createdBy", copy(rec, "createdBy"));
-	json_object_object_add(o, "revokedAt", time_or_null(rec, "revokedAt"));
-	json_object_object_add(o, "revokedBy", copy(rec, "revokedBy"));
+		json_object_object_add(o, "jwksUri", json_copy(rec, "jwksUri"));
+	json_object_object_add(o, "kty", json_copy(rec, "kty"));
+	json_object_object_add(o, "alg", json_copy(rec, "alg"));
+	json_object_object_add(o, "thumbprint", json_copy(rec, "thumbprint"));
+	json_object_object_add(o, "createdAt", json_time(rec, "createdAt", 0));
+	json_object_object_add(o, "createdBy", json_copy(rec, "createdBy"));
+	json_object_object_add(o, "revokedAt", json_time(rec, "revokedAt", 0));
+	json_object_object_add(o, "revokedBy", json_copy(rec, "revokedBy"));
 	return o;
 }
 
@@ -292,10 +264,8 @@ static enum sig_err
 page(struct store_txn *t, struct eop *o, enum store_table table,
     const char *prefix, const char *after_rid, json_object *(*view)(json_object *))
 {
-	json_object	*recs;
 	const char	*after = NULL;
 	enum sig_err	 rc;
-	size_t		 i;
 
 	if (after_rid != NULL) {
 		rc = store_get(t, table, after_rid, 0, &o->rec);
@@ -307,15 +277,8 @@ page(struct store_txn *t, struct eop *o, enum store_table table,
 		if (rc != SIG_OK)
 			return rc;
 	}
-	if ((rc = store_page(t, table, prefix, after, (size_t)o->limit, &recs,
-	    &o->more)) != SIG_OK)
-		return rc;
-	o->out = json_object_new_array();
-	for (i = 0; i < json_object_array_length(recs); i++)
-		json_object_array_add(o->out,
-		    view(json_object_array_get_idx(recs, i)));
-	json_object_put(recs);
-	return SIG_OK;
+	return ctx_list(t, table, prefix, after, o->limit, view, &o->out,
+	    &o->more);
 }
 
 static enum sig_err
@@ -501,7 +464,7 @@ key_register_tx(struct store_txn *t, void *arg)
 	set_material(rec, o);
 	json_object_object_add(rec, "createdAt",
 	    json_object_new_int64(now / 1000000));
-	json_object_object_add(rec, "createdBy", actor(o->c));
+	json_object_object_add(rec, "createdBy", ctx_actor(o->c));
 	json_object_object_add(rec, "revokedBy", NULL);
 	/* The index names keys by creation; the record id is the value. */
 	snprintf(ikey, sizeof(ikey), "ek:%s:%016" PRIx64, o->ent,
@@ -651,7 +614,7 @@ key_revoke_tx(struct store_txn *t, void *arg)
 	    json_object_new_string("revoked"));
 	json_object_object_add(o->rec, "revokedAt",
 	    json_object_new_int64(ids_now_us() / 1000000));
-	json_object_object_add(o->rec, "revokedBy", actor(o->c));
+	json_object_object_add(o->rec, "revokedBy", ctx_actor(o->c));
 	key_record_id(o->ent, o->key_id, rid, sizeof(rid));
 	if ((rc = store_put(t, TBL_ENTKEYS, rid, o->rec)) != SIG_OK ||
 	    (rc = ctx_audit(t, o->c, "webhook_signing_key.revoked",

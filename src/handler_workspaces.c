@@ -67,34 +67,6 @@ wop_reset(struct wop *o)
 	o->rec = o->out = NULL;
 }
 
-static json_object *
-actor(struct ctx *c)
-{
-	json_object	*a = json_object_new_object();
-
-	json_object_object_add(a, "id", json_object_new_string(c->who.apikey));
-	json_object_object_add(a, "name", json_object_new_string(c->who.name));
-	return a;
-}
-
-static json_object *
-time_or_null(json_object *rec, const char *name)
-{
-	char	 ts[32];
-	int64_t	 t = json_i64(rec, name);
-
-	return t != 0 ? json_object_new_string(ids_time(t, 1, ts)) : NULL;
-}
-
-static json_object *
-member_copy(json_object *rec, const char *name)
-{
-	json_object	*v;
-
-	return json_object_object_get_ex(rec, name, &v) ? json_object_get(v) :
-	    NULL;
-}
-
 /* The public view of a workspace key record. */
 static json_object *
 key_view(json_object *rec)
@@ -110,16 +82,16 @@ key_view(json_object *rec)
 	json_object_object_add(o, "algorithm",
 	    json_object_new_string(json_str(rec, "algorithm")));
 	json_object_object_add(o, "allowed_domains",
-	    member_copy(rec, "allowed_domains"));
-	json_object_object_add(o, "expiry_at", time_or_null(rec, "expiry_at"));
+	    json_copy(rec, "allowed_domains"));
+	json_object_object_add(o, "expiry_at", json_time(rec, "expiry_at", 1));
 	json_object_object_add(o, "public_key_pem",
 	    json_object_new_string(json_str(rec, "public_key_pem")));
-	json_object_object_add(o, "created_at", time_or_null(rec, "created_at"));
-	json_object_object_add(o, "created_by", member_copy(rec, "created_by"));
-	json_object_object_add(o, "rolled_at", time_or_null(rec, "rolled_at"));
-	json_object_object_add(o, "rolled_by", member_copy(rec, "rolled_by"));
-	json_object_object_add(o, "deleted_at", time_or_null(rec, "deleted_at"));
-	json_object_object_add(o, "deleted_by", member_copy(rec, "deleted_by"));
+	json_object_object_add(o, "created_at", json_time(rec, "created_at", 1));
+	json_object_object_add(o, "created_by", json_copy(rec, "created_by"));
+	json_object_object_add(o, "rolled_at", json_time(rec, "rolled_at", 1));
+	json_object_object_add(o, "rolled_by", json_copy(rec, "rolled_by"));
+	json_object_object_add(o, "deleted_at", json_time(rec, "deleted_at", 1));
+	json_object_object_add(o, "deleted_by", json_copy(rec, "deleted_by"));
 	return o;
 }
 
@@ -277,11 +249,9 @@ static enum sig_err
 ws_list_tx(struct store_txn *t, void *arg)
 {
 	struct wop	*o = arg;
-	json_object	*recs;
 	char		 prefix[IDS_MAX + 8];
 	const char	*after = NULL, *acct;
 	enum sig_err	 rc;
-	size_t		 i;
 
 	wop_reset(o);
 	if (o->after[0] != '\0') {
@@ -296,15 +266,8 @@ ws_list_tx(struct store_txn *t, void *arg)
 		after = json_str(o->rec, "ikey");
 	}
 	snprintf(prefix, sizeof(prefix), "ws:%s:", o->c->who.account);
-	if ((rc = store_page(t, TBL_WORKSPACES, prefix, after,
-	    (size_t)o->limit, &recs, &o->more)) != SIG_OK)
-		return rc;
-	o->out = json_object_new_array();
-	for (i = 0; i < json_object_array_length(recs); i++)
-		json_object_array_add(o->out,
-		    workspace_view(json_object_array_get_idx(recs, i)));
-	json_object_put(recs);
-	return SIG_OK;
+	return ctx_list(t, TBL_WORKSPACES, prefix, after, o->limit,
+	    workspace_view, &o->out, &o->more);
 }
 
 enum sig_err
@@ -485,7 +448,7 @@ insert_new_key(struct store_txn *t, struct wop *o, json_object *domains,
 	    json_object_new_string(o->kp.public_pem));
 	json_object_object_add(rec, "jwk", json_object_get(o->jwk));
 	json_object_object_add(rec, "created_at", json_object_new_int64(now));
-	json_object_object_add(rec, "created_by", actor(o->c));
+	json_object_object_add(rec, "created_by", ctx_actor(o->c));
 	index_keys(o->slug, now, o->new_uid, all, live);
 	json_object_object_add(rec, "ikey", json_object_new_string(all));
 	if ((rc = store_insert(t, TBL_WSKEYS, o->new_uid, rec)) == SIG_OK &&
@@ -581,7 +544,7 @@ key_roll_tx(struct store_txn *t, void *arg)
 	json_object_object_add(o->rec, "status",
 	    json_object_new_string("rolled"));
 	json_object_object_add(o->rec, "rolled_at", json_object_new_int64(now));
-	json_object_object_add(o->rec, "rolled_by", actor(o->c));
+	json_object_object_add(o->rec, "rolled_by", ctx_actor(o->c));
 	json_object_object_add(o->rec, "grace_until",
 	    json_object_new_int64(now + o->grace * 1000000));
 	if ((rc = store_put(t, TBL_WSKEYS, o->uid, o->rec)) != SIG_OK ||
@@ -589,7 +552,7 @@ key_roll_tx(struct store_txn *t, void *arg)
 	    "workspace_signing_key", o->uid)) != SIG_OK)
 		return rc;
 	/* The new key keeps the old one's algorithm and allowed domains. */
-	domains = member_copy(o->rec, "allowed_domains");
+	domains = json_copy(o->rec, "allowed_domains");
 	expiry = json_i64(o->rec, "expiry_at");
 	return insert_new_key(t, o, domains, expiry > now ? expiry : 0);
 }
@@ -641,10 +604,8 @@ static enum sig_err
 key_list_tx(struct store_txn *t, void *arg)
 {
 	struct wop	*o = arg;
-	json_object	*recs;
 	char		 prefix[128], after[160], live[160];
 	enum sig_err	 rc;
-	size_t		 i;
 
 	wop_reset(o);
 	if ((rc = load_workspace(t, o->c, o->slug)) != SIG_OK)
@@ -668,15 +629,8 @@ key_list_tx(struct store_txn *t, void *arg)
 	}
 	snprintf(prefix, sizeof(prefix), "wk:%s:%s:", o->slug,
 	    o->include_deleted ? "all" : "live");
-	if ((rc = store_page(t, TBL_WSKEYS, prefix, after[0] ? after : NULL,
-	    (size_t)o->limit, &recs, &o->more)) != SIG_OK)
-		return rc;
-	o->out = json_object_new_array();
-	for (i = 0; i < json_object_array_length(recs); i++)
-		json_object_array_add(o->out,
-		    key_view(json_object_array_get_idx(recs, i)));
-	json_object_put(recs);
-	return SIG_OK;
+	return ctx_list(t, TBL_WSKEYS, prefix, after[0] ? after : NULL,
+	    o->limit, key_view, &o->out, &o->more);
 }
 
 enum sig_err
@@ -762,7 +716,7 @@ key_delete_tx(struct store_txn *t, void *arg)
 		    "deleted");
 	json_object_object_add(o->rec, "deleted_at",
 	    json_object_new_int64(ids_now_us()));
-	json_object_object_add(o->rec, "deleted_by", actor(o->c));
+	json_object_object_add(o->rec, "deleted_by", ctx_actor(o->c));
 	index_keys(o->slug, json_i64(o->rec, "created_at"), o->uid, all, live);
 	if ((rc = store_put(t, TBL_WSKEYS, o->uid, o->rec)) != SIG_OK ||
 	    ((rc = store_del(t, TBL_INDEX, live)) != SIG_OK &&

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "signet/ids.h"
 #include "signet/json.h"
 
 /*
@@ -355,4 +356,22 @@ json_i64(json_object *o, const char *name)
 
 	return json_object_object_get_ex(o, name, &v) ?
 	    json_object_get_int64(v) : 0;
+}
+
+json_object *
+json_copy(json_object *o, const char *name)
+{
+	json_object	*v;
+
+	return json_object_object_get_ex(o, name, &v) ? json_object_get(v) :
+	    NULL;
+}
+
+json_object *
+json_time(json_object *o, const char *name, int us)
+{
+	char	 ts[32];
+	int64_t	 t = json_i64(o, name);
+
+	return t != 0 ? json_object_new_string(ids_time(t, us, ts)) : NULL;
 }

@@ -12,6 +12,7 @@
 #include "signet/err.h"
 #include "signet/http.h"
 #include "signet/router.h"
+#include "signet/store.h"
 
 struct app;
 
@@ -54,6 +55,19 @@ enum sig_err	ctx_page(struct ctx *, int *limit, char *after, size_t aftersz);
  * response body, and every copy is wiped once the body is written.
  */
 enum sig_err	ctx_private_key(struct ctx *, const char *pem, size_t len);
+
+/* The caller as an object {"id": api key id, "name": its name}. */
+json_object	*ctx_actor(struct ctx *);
+
+/*
+ * One page of a listing as views: the records named by the index entries
+ * under prefix after `after`, each turned into view(record).  *out receives
+ * the array; *more whether more follow.
+ */
+enum sig_err	ctx_list(struct store_txn *t, enum store_table table,
+		    const char *prefix, const char *after, int limit,
+		    json_object *(*view)(json_object *), json_object **out,
+		    int *more);
 
 /*
  * Record a change made by this request in the audit trail, inside the

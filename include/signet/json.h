@@ -71,6 +71,15 @@ const char	*json_str(json_object *o, const char *name);
 /* The integer member name of o, or 0 when absent. */
 int64_t	json_i64(json_object *o, const char *name);
 
+/* A new reference to member name of o, or NULL (json null) when absent. */
+json_object	*json_copy(json_object *o, const char *name);
+
+/*
+ * The time member name of o (Unix seconds, or microseconds when us) as an
+ * RFC 3339 string, or NULL (json null) when it is 0 or absent.
+ */
+json_object	*json_time(json_object *o, const char *name, int us);
+
 /* A new json string, or json null when s is NULL. */
 json_object	*json_str_or_null(const char *s);
 
