@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include <nettle/base64.h>
@@ -33,19 +34,37 @@ b64_encode(const unsigned char *in, size_t n, char *out)
 	return len;
 }
 
+/*
+ * Written out rather than through nettle: nettle pads its output, which
+ * would need two bytes more than b64url_encoded_len promises.
+ */
 size_t
 b64url_encode(const unsigned char *in, size_t n, char *out)
 {
-	struct base64_encode_ctx ctx;
-	size_t	 len;
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t	 i, o = 0;
+	uint32_t v;
 
-	base64url_encode_init(&ctx);
-	len = base64_encode_update(&ctx, out, n, in);
-	len += base64_encode_final(&ctx, out + len);
-	while (len > 0 && out[len - 1] == '=')
-		len--;
-	out[len] = '\0';
-	return len;
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = alphabet[v >> 18];
+		out[o++] = alphabet[(v >> 12) & 63];
+		out[o++] = alphabet[(v >> 6) & 63];
+		out[o++] = alphabet[v & 63];
+	}
+	if (n - i == 1) {
+		v = (uint32_t)in[i] << 16;
+		out[o++] = alphabet[v >> 18];
+		out[o++] = alphabet[(v >> 12) & 63];
+	} else if (n - i == 2) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = alphabet[v >> 18];
+		out[o++] = alphabet[(v >> 12) & 63];
+		out[o++] = alphabet[(v >> 6) & 63];
+	}
+	out[o] = '\0';
+	return o;
 }
 
 static int
