@@ -133,6 +133,17 @@ on_error(const DB_ENV *env, const char *prefix, const char *msg)
 	log_msg(LOG_ERR, "storage: %s", msg);
 }
 
+/*
+ * Informational messages (failchk's "Freeing read locks ..."): Berkeley DB
+ * prints them on stdout by default, where signetctl's JSON goes.
+ */
+static void
+on_message(const DB_ENV *env, const char *msg)
+{
+	(void)env;
+	log_msg(LOG_INFO, "storage: %s", msg);
+}
+
 /* Map a Berkeley DB return value onto the program's error type. */
 static enum sig_err
 map(struct store *s, int rc, const char *what)
@@ -176,6 +187,7 @@ store_open(const char *home, struct store **out)
 		return SIG_EINTERNAL;
 	}
 	s->env->set_errcall(s->env, on_error);
+	s->env->set_msgcall(s->env, on_message);
 	s->env->set_event_notify(s->env, on_event);
 	s->env->set_thread_count(s->env, 64);
 	s->env->set_isalive(s->env, is_alive);
@@ -577,6 +589,7 @@ store_backup(struct store *s, const char *dir)
 	if ((rc = db_env_create(&env, 0)) != 0)
 		return SIG_EINTERNAL;
 	env->set_errcall(env, on_error);
+	env->set_msgcall(env, on_message);
 	rc = env->open(env, dir, DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
 	    DB_INIT_LOG | DB_INIT_MPOOL | DB_RECOVER | DB_PRIVATE, 0600);
 	env->close(env, 0);
