@@ -489,3 +489,93 @@ class Instance:
         if tolerance is not None:
             body["tolerance"] = tolerance
         return ok(self.req("POST", "/v1/endpoints/%s/verify" % ep_id, token, json=body), 200)
+
+
+# --- TOTP (API.md section 2: RFC 6238, HMAC-SHA1, 6 digits, 30 s) -----------
+
+TOTP_PERIOD = 30
+TOTP_DIGITS = 6
+
+
+def totp_secret_bytes(secret):
+    """The key of a base32 TOTP secret (padding and case optional)."""
+    s = secret.strip().replace(" ", "").upper().rstrip("=")
+    return base64.b32decode(s + "=" * (-len(s) % 8))
+
+
+def totp_step(at=None):
+    """The RFC 6238 time step of `at` (unix seconds; default now)."""
+    return int((time.time() if at is None else at) // TOTP_PERIOD)
+
+
+def totp_code(secret, step=None, at=None, digits=TOTP_DIGITS):
+    """The code of a base32 secret (or raw key bytes) for time step `step`,
+    else for the step of `at` (default now); computed here independently."""
+    key = secret if isinstance(secret, bytes) else totp_secret_bytes(secret)
+    if step is None:
+        step = totp_step(at)
+    mac = hmac.new(key, step.to_bytes(8, "big"), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    value = int.from_bytes(mac[off:off + 4], "big") & 0x7FFFFFFF
+    return str(value % 10 ** digits).zfill(digits)
+
+
+def totp_wait_margin(margin=5.0):
+    """Sleep (at most margin + 0.25 s) until at least `margin` seconds are
+    left in the current time step, so that a code computed now for a
+    neighbouring step keeps its meaning while a request is under way."""
+    left = TOTP_PERIOD - (time.time() % TOTP_PERIOD)
+    if left < margin:
+        time.sleep(left + 0.25)
+
+
+def enroll_totp(inst, apikey_id):
+    """`signetctl totp enroll --apikey ID`: {"secret", "otpauth_uri", ...}."""
+    return inst.ctl("totp", "enroll", "--apikey", apikey_id)
+
+
+class OtpAdmin:
+    """An admin API key of `account_id` with an enrolled TOTP secret.
+
+    `code()` hands out codes this key has not sent before, never older than
+    the step before the current one, as the server accepts each code once
+    and no code of an older step than one already used.  It returns None
+    when the key has used the codes of every acceptable step (use another
+    key, see OtpAdmins)."""
+
+    def __init__(self, inst, account_id, name="otp admin"):
+        key = inst.apikey(account_id, "admin", name)
+        self.id, self.token, self.name = key["id"], key["token"], name
+        self.secret = enroll_totp(inst, self.id)["secret"]
+        self.last = -1
+
+    def code(self):
+        now = time.time()
+        step = totp_step(now)
+        # The previous step's code only while it stays acceptable for a while.
+        first = step - 1 if now % TOTP_PERIOD < TOTP_PERIOD - 5 else step
+        t = max(first, self.last + 1)
+        if t > step + 1:
+            return None
+        self.last = t
+        return totp_code(self.secret, step=t)
+
+
+class OtpAdmins:
+    """A pool of OtpAdmin keys of one account, grown on demand.
+
+    `next()` returns (admin, headers): an OtpAdmin and {"X-OTP": code} with a
+    fresh code of that key, for one OTP-protected request."""
+
+    def __init__(self, inst, account_id, name="otp admin"):
+        self.inst, self.account_id, self.name = inst, account_id, name
+        self.pool = []
+
+    def next(self):
+        for a in self.pool:
+            c = a.code()
+            if c is not None:
+                return a, {"X-OTP": c}
+        a = OtpAdmin(self.inst, self.account_id, self.name)
+        self.pool.append(a)
+        return a, {"X-OTP": a.code()}
