@@ -4,9 +4,9 @@
 SIGNET_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   libfcgi-dev libjson-c-dev libgnutls28-dev nettle-dev uuid-dev libdb5.3-dev
   db5.3-util check curl gnutls-bin"
-SIGNET_LIGHTTPD_PACKAGES="lighttpd"
+SIGNET_LIGHTTPD_PACKAGES="lighttpd lighttpd-mod-openssl"
 SIGNET_APACHE_PACKAGES="apache2 libapache2-mod-fcgid"
-SIGNET_TEST_PACKAGES="python3 python3-pytest python3-requests openssl gnutls-bin"
+SIGNET_TEST_PACKAGES="python3 python3-pytest python3-requests python3-yaml openssl gnutls-bin"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }

@@ -388,6 +388,9 @@ cmd_verify(struct config *cfg, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return fail("USAGE", "usage: signetctl verify");
+	if (access(cfg->master_key_file, F_OK) != 0)
+		return fail("NOT_INITIALIZED", "%s is not a Signet data directory: "
+		    "run signetctl init", cfg->home);
 	if (crypto_init() != SIG_OK ||
 	    store_verify(cfg->home, &bad, first, sizeof(first)) != SIG_OK)
 		return fail("STORAGE_ERROR", "cannot verify %s", cfg->home);
