@@ -517,7 +517,7 @@ store_stats(struct store *s, struct store_stats *st)
 	DB_MPOOL_STAT	*mp = NULL;
 	DB_LOCK_STAT	*lk = NULL;
 	DB_TXN_STAT	*tx = NULL;
-	char		**list = NULL, **p, path[PATH_MAX];
+	char		**list = NULL, **p;
 	const char	*home = NULL;
 	struct stat	 sb;
 
@@ -551,7 +551,6 @@ store_stats(struct store *s, struct store_stats *st)
 		}
 		free(list);
 	}
-	(void)path;
 	return SIG_OK;
 }
 
