@@ -23,6 +23,7 @@
 
 #define PAGE_DEFAULT	20
 #define PAGE_MAX	100
+#define AUDIT_PRUNE_BATCH	500
 
 #define ENDPOINT_ROUTES(base, kind) \
 	{ "POST", base, h_endpoint_create, ROUTE_BODY, kind }, \
@@ -249,6 +250,34 @@ app_open(struct app *app, const char *home)
 		return rc;
 	(void)metrics_open(app->cfg.home);
 	return store_open(app->cfg.home, &app->store);
+}
+
+struct prune_args {
+	int64_t		 before_us;
+	int		 removed;
+};
+
+static enum sig_err
+prune_tx(struct store_txn *t, void *arg)
+{
+	struct prune_args *p = arg;
+
+	return audit_prune(t, p->before_us, AUDIT_PRUNE_BATCH, &p->removed);
+}
+
+int
+app_maintain(struct app *app)
+{
+	struct prune_args p;
+
+	if (app->cfg.audit_retention_days == 0)
+		return 0;
+	p.before_us = ids_now_us() -
+	    (int64_t)app->cfg.audit_retention_days * 86400 * 1000000;
+	p.removed = 0;
+	if (store_run(app->store, prune_tx, &p) != SIG_OK)
+		return 0;
+	return p.removed;
 }
 
 void

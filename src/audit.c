@@ -27,11 +27,19 @@ index_keys(const char *account, const char *resource_id, int64_t at_us,
 	    resource_id, inv, id);
 }
 
+/* The oldest-first index over every account, for retention. */
+static void
+age_key(int64_t at_us, const char *id, char *out)
+{
+	snprintf(out, INDEX_MAX, "ag:%016" PRIx64 ":%s", (uint64_t)at_us, id);
+}
+
 enum sig_err
 audit_record(struct store_txn *t, const struct audit_event *e)
 {
 	json_object	*rec, *actor;
 	char		 id[IDS_MAX], all[INDEX_MAX], one[INDEX_MAX];
+	char		 age[INDEX_MAX];
 	int64_t		 now = ids_now_us();
 	enum sig_err	 rc;
 
@@ -54,9 +62,11 @@ audit_record(struct store_txn *t, const struct audit_event *e)
 	json_object_object_add(rec, "request_id",
 	    json_str_or_null(e->request_id));
 	index_keys(e->account, e->resource_id, now, id, all, one);
+	age_key(now, id, age);
 	if ((rc = store_insert(t, TBL_AUDIT, id, rec)) == SIG_OK &&
-	    (rc = store_put_str(t, TBL_INDEX, all, id, 1)) == SIG_OK)
-		rc = store_put_str(t, TBL_INDEX, one, id, 1);
+	    (rc = store_put_str(t, TBL_INDEX, all, id, 1)) == SIG_OK &&
+	    (rc = store_put_str(t, TBL_INDEX, one, id, 1)) == SIG_OK)
+		rc = store_put_str(t, TBL_INDEX, age, id, 1);
 	json_object_put(rec);
 	/* A random id colliding is as good as impossible; rerun if it does. */
 	return rc == SIG_EEXISTS ? SIG_ERETRY : rc;
@@ -127,4 +137,58 @@ audit_page(struct store_txn *t, const char *account, const char *resource_id,
 		    event_view(json_object_array_get_idx(recs, i)));
 	json_object_put(recs);
 	return SIG_OK;
+}
+
+struct prune_scan {
+	int64_t		 before_us;
+	json_object	*ids;
+};
+
+static enum sig_err
+older(const char *key, const char *val, void *arg)
+{
+	struct prune_scan *p = arg;
+	unsigned long long at;
+
+	/* "ag:<16 hex>:<id>": the scan runs oldest first; stop at the cutoff. */
+	if (sscanf(key, "ag:%16llx:", &at) != 1 || (int64_t)at >= p->before_us)
+		return SIG_ENOTFOUND;
+	json_object_array_add(p->ids, json_object_new_string(val));
+	return SIG_OK;
+}
+
+enum sig_err
+audit_prune(struct store_txn *t, int64_t before_us, int max, int *removed)
+{
+	struct prune_scan p = { before_us, NULL };
+	json_object	*rec;
+	const char	*id;
+	char		 all[INDEX_MAX], one[INDEX_MAX], age[INDEX_MAX];
+	enum sig_err	 rc;
+	size_t		 i;
+	int		 more;
+
+	*removed = 0;
+	p.ids = json_object_new_array();
+	rc = store_scan(t, TBL_INDEX, "ag:", NULL, (size_t)max, older, &p,
+	    &more);
+	if (rc == SIG_ENOTFOUND)
+		rc = SIG_OK;
+	for (i = 0; rc == SIG_OK && i < json_object_array_length(p.ids); i++) {
+		id = json_object_get_string(json_object_array_get_idx(p.ids, i));
+		if ((rc = store_get(t, TBL_AUDIT, id, 1, &rec)) != SIG_OK)
+			break;
+		index_keys(json_str(rec, "account"), json_str(rec,
+		    "resource_id"), json_i64(rec, "at_us"), id, all, one);
+		age_key(json_i64(rec, "at_us"), id, age);
+		json_object_put(rec);
+		if ((rc = store_del(t, TBL_INDEX, all)) != SIG_OK ||
+		    (rc = store_del(t, TBL_INDEX, one)) != SIG_OK ||
+		    (rc = store_del(t, TBL_INDEX, age)) != SIG_OK ||
+		    (rc = store_del(t, TBL_AUDIT, id)) != SIG_OK)
+			break;
+		(*removed)++;
+	}
+	json_object_put(p.ids);
+	return rc;
 }

@@ -34,6 +34,8 @@ static const struct setting settings[] = {
 	    1024, 16 * 1024 * 1024 },
 	{ "max_body_bytes", K_LONG, offsetof(struct config, max_body_bytes),
 	    1024, 16 * 1024 * 1024 },
+	{ "audit_retention_days", K_LONG,
+	    offsetof(struct config, audit_retention_days), 0, 36500 },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -132,6 +134,7 @@ config_load(const char *home, struct config *cfg, char *msg)
 	cfg->jwks_fetch_timeout_ms = 5000;
 	cfg->jwks_max_bytes = 262144;
 	cfg->max_body_bytes = 65536;
+	cfg->audit_retention_days = 365;
 	if (snprintf(cfg->master_key_file, PATH_MAX, "%s/master.key",
 	    cfg->home) >= PATH_MAX || snprintf(path, sizeof(path),
 	    "%s/signet.conf", cfg->home) >= (int)sizeof(path)) {

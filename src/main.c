@@ -35,6 +35,7 @@
 #define MAX_WORKERS	256
 #define DRAIN_MAX	(64L * 1024 * 1024)
 #define REQUEST_WATCHDOG_S	15
+#define MAINTAIN_EVERY		1000	/* requests between housekeeping */
 
 static volatile sig_atomic_t stopping;
 
@@ -204,6 +205,7 @@ worker(int sock)
 	struct timespec		 t0;
 	char			*body;
 	unsigned		 watchdog_s;
+	unsigned long		 served = 0;
 
 	set_handler(SIGTERM, on_term);
 	set_handler(SIGINT, on_term);
@@ -243,6 +245,8 @@ worker(int sock)
 		free(res.body);
 		free(body);
 		FCGX_Finish_r(&r);
+		if (++served % MAINTAIN_EVERY == 0)
+			(void)app_maintain(&app);
 		store_watchdog(0);
 	}
 	app_close(&app);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "signet/audit.h"
 #include "signet/auth.h"
 #include "signet/config.h"
 #include "signet/crypto.h"
@@ -378,6 +379,16 @@ cmd_backup(struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* Whether home holds Signet's tables (a backup without its master key). */
+static int
+has_tables(const char *home)
+{
+	char	 path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/accounts.db", home);
+	return access(path, F_OK) == 0;
+}
+
 static int
 cmd_verify(struct config *cfg, int argc, char **argv)
 {
@@ -388,7 +399,8 @@ cmd_verify(struct config *cfg, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return fail("USAGE", "usage: signetctl verify");
-	if (access(cfg->master_key_file, F_OK) != 0)
+	if (access(cfg->home, F_OK) != 0 || (access(cfg->master_key_file,
+	    F_OK) != 0 && !has_tables(cfg->home)))
 		return fail("NOT_INITIALIZED", "%s is not a Signet data directory: "
 		    "run signetctl init", cfg->home);
 	if (crypto_init() != SIG_OK ||
@@ -404,20 +416,55 @@ cmd_verify(struct config *cfg, int argc, char **argv)
 	return bad == 0 ? 0 : 1;
 }
 
+struct prune_args {
+	int64_t		 before_us;
+	int		 removed;
+};
+
+static enum sig_err
+prune_tx(struct store_txn *t, void *arg)
+{
+	struct prune_args *p = arg;
+
+	return audit_prune(t, p->before_us, 1000, &p->removed);
+}
+
+/* Every audit event older than audit_retention_days, in batches. */
+static enum sig_err
+prune_audit(struct config *cfg, struct store *s, int *total)
+{
+	struct prune_args p;
+	enum sig_err	 rc;
+
+	*total = 0;
+	if (cfg->audit_retention_days == 0)
+		return SIG_OK;
+	p.before_us = ids_now_us() -
+	    (int64_t)cfg->audit_retention_days * 86400 * 1000000;
+	do {
+		p.removed = 0;
+		if ((rc = store_run(s, prune_tx, &p)) != SIG_OK)
+			return rc;
+		*total += p.removed;
+	} while (p.removed > 0);
+	return SIG_OK;
+}
+
 static int
 cmd_stats(struct config *cfg, int argc, char **argv)
 {
 	struct store		*s;
 	struct store_stats	 st;
 	json_object		*o;
-	int			 removed = 0, maintain;
+	int			 removed = 0, pruned = 0, maintain;
 
 	maintain = argc == 1 && strcmp(argv[0], "--maintain") == 0;
 	if (argc != 0 && !maintain)
 		return fail("USAGE", "usage: signetctl stats [--maintain]");
 	if (open_store(cfg, &s) != 0)
 		return 1;
-	if (maintain && store_maintain(s, &removed) != SIG_OK) {
+	if (maintain && (store_maintain(s, &removed) != SIG_OK ||
+	    prune_audit(cfg, s, &pruned) != SIG_OK)) {
 		store_close(s);
 		return fail("STORAGE_ERROR", "maintenance failed");
 	}
@@ -441,9 +488,12 @@ cmd_stats(struct config *cfg, int argc, char **argv)
 	    json_object_new_int64((int64_t)st.lock_deadlocks));
 	json_object_object_add(o, "commits",
 	    json_object_new_int64((int64_t)st.txn_commits));
-	if (maintain)
+	if (maintain) {
 		json_object_object_add(o, "log_files_removed",
 		    json_object_new_int(removed));
+		json_object_object_add(o, "audit_events_pruned",
+		    json_object_new_int(pruned));
+	}
 	print_json(o);
 	return 0;
 }

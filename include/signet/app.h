@@ -24,6 +24,12 @@ struct app {
  */
 enum sig_err	app_open(struct app *, const char *home);
 
+/*
+ * Housekeeping between requests: delete a bounded batch of audit events
+ * older than audit_retention_days.  Returns how many were deleted.
+ */
+int	app_maintain(struct app *);
+
 /* Close the store and wipe the master key. */
 void	app_close(struct app *);
 

@@ -6,6 +6,8 @@
 #ifndef SIGNET_AUDIT_H
 #define SIGNET_AUDIT_H
 
+#include <stdint.h>
+
 #include <json-c/json.h>
 
 #include "signet/err.h"
@@ -34,5 +36,13 @@ enum sig_err	audit_record(struct store_txn *t, const struct audit_event *e);
 enum sig_err	audit_page(struct store_txn *t, const char *account,
 		    const char *resource_id, const char *after_id, int limit,
 		    json_object **events, int *more);
+
+/*
+ * Delete, inside transaction t, at most max of the oldest events recorded
+ * before before_us (with their index entries).  *removed receives how many.
+ * Retention is a policy of the operator (audit_retention_days).
+ */
+enum sig_err	audit_prune(struct store_txn *t, int64_t before_us, int max,
+		    int *removed);
 
 #endif

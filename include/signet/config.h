@@ -19,6 +19,7 @@ struct config {
 	long	 jwks_fetch_timeout_ms;
 	long	 jwks_max_bytes;
 	long	 max_body_bytes;
+	long	 audit_retention_days;	/* 0: keep audit events for ever */
 };
 
 /*

@@ -12,7 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "signet/audit.h"
 #include "signet/crypto.h"
+#include "signet/ids.h"
 #include "signet/store.h"
 #include "unit.h"
 
@@ -242,6 +244,75 @@ START_TEST(test_concurrent_rmw)
 }
 END_TEST
 
+static enum sig_err
+three_events(struct store_txn *t, void *arg)
+{
+	struct audit_event e = { "acct_a", "ak_1", "key", "thing.created",
+	    "thing", "th_1", "req_1" };
+	enum sig_err	 rc;
+	int		 i;
+
+	(void)arg;
+	for (i = 0; i < 3; i++)
+		if ((rc = audit_record(t, &e)) != SIG_OK)
+			return rc;
+	return SIG_OK;
+}
+
+struct prune_state {
+	int64_t		 before;
+	int		 removed, more, count;
+};
+
+static enum sig_err
+prune(struct store_txn *t, void *arg)
+{
+	struct prune_state *p = arg;
+
+	return audit_prune(t, p->before, 2, &p->removed);
+}
+
+static enum sig_err
+count_events(struct store_txn *t, void *arg)
+{
+	struct prune_state *p = arg;
+	json_object	*ev;
+	enum sig_err	 rc;
+
+	rc = audit_page(t, "acct_a", NULL, NULL, 100, &ev, &p->more);
+	if (rc == SIG_OK) {
+		p->count = (int)json_object_array_length(ev);
+		json_object_put(ev);
+	}
+	return rc;
+}
+
+/* Retention: the oldest events go first, with their index entries. */
+START_TEST(test_audit_prune)
+{
+	struct store	*s;
+	struct prune_state p;
+
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	ck_assert_int_eq(store_run(s, three_events, NULL), SIG_OK);
+	memset(&p, 0, sizeof(p));
+	/* Nothing is older than an hour ago. */
+	p.before = ids_now_us() - INT64_C(3600000000);
+	ck_assert_int_eq(store_run(s, prune, &p), SIG_OK);
+	ck_assert_int_eq(p.removed, 0);
+	p.before = ids_now_us() + 1000000;
+	ck_assert_int_eq(store_run(s, prune, &p), SIG_OK);
+	ck_assert_int_eq(p.removed, 2);		/* the batch limit */
+	ck_assert_int_eq(store_run(s, count_events, &p), SIG_OK);
+	ck_assert_int_eq(p.count, 1);
+	ck_assert_int_eq(store_run(s, prune, &p), SIG_OK);
+	ck_assert_int_eq(p.removed, 1);
+	ck_assert_int_eq(store_run(s, count_events, &p), SIG_OK);
+	ck_assert_int_eq(p.count, 0);
+	store_close(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -254,6 +325,7 @@ main(void)
 	tcase_add_test(tc, test_unique);
 	tcase_add_test(tc, test_scan_paging);
 	tcase_add_test(tc, test_concurrent_rmw);
+	tcase_add_test(tc, test_audit_prune);
 	suite_add_tcase(s, tc);
 	return unit_run(s, 0);
 }
