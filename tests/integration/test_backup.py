@@ -381,7 +381,8 @@ def test_stats_maintain_removes_log_files(quiet):
     assert st["log_files"] == len(files), (st, files)
 
     out = ctl_ok(quiet, "stats", "--maintain")  # while serving
-    assert set(out) == STATS_FIELDS | {"log_files_removed"}, out
+    assert set(out) == STATS_FIELDS | {"log_files_removed", "audit_events_pruned"}, out
+    assert out["audit_events_pruned"] == 0, out  # nothing is a year old
     left = log_files(quiet.home)
     assert out["log_files_removed"] >= 1, out
     assert len(left) < len(files), (files, left)
