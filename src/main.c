@@ -217,6 +217,9 @@ worker(int sock)
 	/* Longer than any honest request: a JWKS fetch has its own deadline. */
 	watchdog_s = REQUEST_WATCHDOG_S + (unsigned)(app.cfg.jwks_fetch_timeout_ms
 	    / 1000);
+	/* Housekeeping at a random phase: workers should not all do it at once. */
+	if (crypto_random(&served, sizeof(served), 0) == SIG_OK)
+		served %= MAINTAIN_EVERY;
 	FCGX_InitRequest(&r, sock, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (!stopping && !store_failed(app.store)) {
 		if (FCGX_Accept_r(&r) < 0)

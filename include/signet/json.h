@@ -26,6 +26,13 @@ enum sig_err	json_parse_body(const char *buf, size_t len, json_object **out,
 		    char *msg);
 
 /*
+ * Parse a record Signet wrote itself (len bytes, not NUL-terminated):
+ * syntax only, with one tokenizer kept per process, none of the checks for
+ * outside input.  Returns the value (owned by the caller) or NULL.
+ */
+json_object	*json_parse_trusted(const char *buf, size_t len);
+
+/*
  * Check that body is an object whose keys are all in allowed (NULL
  * terminated).  SIG_EINVAL names the first unknown field or says the body is
  * not an object.
