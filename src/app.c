@@ -249,7 +249,11 @@ app_open(struct app *app, const char *home)
 	    SIG_OK)
 		return rc;
 	(void)metrics_open(app->cfg.home);
-	return store_open(app->cfg.home, &app->store);
+	if ((rc = store_open(app->cfg.home, &app->store)) != SIG_OK)
+		return rc;
+	store_set_maintenance(app->store,
+	    (unsigned)app->cfg.log_maintenance_writes);
+	return SIG_OK;
 }
 
 struct prune_args {

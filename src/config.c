@@ -36,6 +36,8 @@ static const struct setting settings[] = {
 	    1024, 16 * 1024 * 1024 },
 	{ "audit_retention_days", K_LONG,
 	    offsetof(struct config, audit_retention_days), 0, 36500 },
+	{ "log_maintenance_writes", K_LONG,
+	    offsetof(struct config, log_maintenance_writes), 0, 1000000 },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -135,6 +137,7 @@ config_load(const char *home, struct config *cfg, char *msg)
 	cfg->jwks_max_bytes = 262144;
 	cfg->max_body_bytes = 65536;
 	cfg->audit_retention_days = 365;
+	cfg->log_maintenance_writes = 256;
 	if (snprintf(cfg->master_key_file, PATH_MAX, "%s/master.key",
 	    cfg->home) >= PATH_MAX || snprintf(path, sizeof(path),
 	    "%s/signet.conf", cfg->home) >= (int)sizeof(path)) {

@@ -53,6 +53,7 @@ struct store {
 	DB		*db[TBL_COUNT];
 	int		 failed;
 	unsigned	 writes;
+	unsigned	 maintain_every;	/* 0: no automatic log removal */
 };
 
 struct store_txn {
@@ -242,6 +243,7 @@ store_open(const char *home, struct store **out)
 	 * Start the checkpoint cadence at a random point, so that workers under
 	 * an even load do not all checkpoint at the same moment.
 	 */
+	s->maintain_every = STORE_CHECKPOINT_EVERY;
 	if (crypto_random(&s->writes, sizeof(s->writes), 0) == SIG_OK)
 		s->writes %= STORE_CHECKPOINT_EVERY;
 	*out = s;
@@ -264,6 +266,14 @@ store_close(struct store *s)
 		s->env->close(s->env, 0);
 	store_watchdog(0);
 	free(s);
+}
+
+void
+store_set_maintenance(struct store *s, unsigned every)
+{
+	s->maintain_every = every;
+	if (every > 0)
+		s->writes %= every;
 }
 
 int
@@ -321,7 +331,8 @@ store_run(struct store *s, store_fn fn, void *arg)
 		 * Now and then: checkpoint, and remove the log files that
 		 * recovery no longer needs, so the directory stays bounded.
 		 */
-		if (t.wrote && ++s->writes % STORE_CHECKPOINT_EVERY == 0 &&
+		if (t.wrote && s->maintain_every > 0 &&
+		    ++s->writes % s->maintain_every == 0 &&
 		    ((dbrc = s->env->txn_checkpoint(s->env, 1024, 0, 0)) != 0 ||
 		    (dbrc = s->env->log_archive(s->env, NULL,
 		    DB_ARCH_REMOVE)) != 0))

@@ -20,6 +20,7 @@ struct config {
 	long	 jwks_max_bytes;
 	long	 max_body_bytes;
 	long	 audit_retention_days;	/* 0: keep audit events for ever */
+	long	 log_maintenance_writes;	/* 0: no automatic log removal */
 };
 
 /*

@@ -50,6 +50,13 @@ enum sig_err	store_open(const char *home, struct store **out);
  */
 void	store_watchdog(unsigned seconds);
 
+/*
+ * Checkpoint and remove unneeded log files after every `every` write
+ * transactions of this process (default 256); 0 leaves log files to
+ * signetctl stats --maintain or the operator's archiving.
+ */
+void	store_set_maintenance(struct store *, unsigned every);
+
 /* Close every handle.  NULL is accepted. */
 void	store_close(struct store *);
 
