@@ -579,3 +579,22 @@ class OtpAdmins:
         a = OtpAdmin(self.inst, self.account_id, self.name)
         self.pool.append(a)
         return a, {"X-OTP": a.code()}
+
+
+def scan_files(top, needles):
+    """({needle label: [paths relative to top]}, number of files read) for
+    every regular file under `top` (links skipped), read as bytes: where each
+    needle (bytes) of `needles` {label: needle} occurs."""
+    found, nfiles = {}, 0
+    for root, _dirs, files in os.walk(top):
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+            nfiles += 1
+            for label, needle in needles.items():
+                if needle in data:
+                    found.setdefault(label, []).append(os.path.relpath(path, top))
+    return found, nfiles

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from harness import OtpAdmin, err, ok, ok_list, secret_bytes, totp_secret_bytes
+from harness import scan_files, OtpAdmin, err, ok, ok_list, secret_bytes, totp_secret_bytes
 
 # Secret-shaped strings of any origin (other suites share the instance), in
 # what Signet writes: its log (error.log) and SIGNET_HOME.  Not in the access
@@ -302,21 +302,7 @@ def audit_text(inst, token):
     raise AssertionError("the audit trail does not end")
 
 
-def scan_tree(top, needles):
-    """({needle label: [relative paths]}, number of files) for every file."""
-    found, nfiles = {}, 0
-    for root, _dirs, files in os.walk(top):
-        for name in files:
-            path = os.path.join(root, name)
-            if os.path.islink(path) or not os.path.isfile(path):
-                continue
-            with open(path, "rb") as f:
-                data = f.read()
-            nfiles += 1
-            for label, needle in needles.items():
-                if needle in data:
-                    found.setdefault(label, []).append(os.path.relpath(path, top))
-    return found, nfiles
+scan_tree = scan_files  # the one scanner of every suite (harness.py)
 
 
 def scan_text(text, needles):
