@@ -249,11 +249,26 @@ app_open(struct app *app, const char *home)
 	    SIG_OK)
 		return rc;
 	(void)metrics_open(app->cfg.home);
-	if ((rc = store_open(app->cfg.home, &app->store)) != SIG_OK)
+	if ((rc = app_store_open(&app->cfg, &app->store)) != SIG_OK)
 		return rc;
 	store_set_maintenance(app->store,
 	    (unsigned)app->cfg.log_maintenance_writes);
 	return SIG_OK;
+}
+
+enum sig_err
+app_store_open(const struct config *cfg, struct store **out)
+{
+	struct store_repl r;
+
+	r.site = cfg->replication_site;
+	r.peers = cfg->replication_peers;
+	r.group_creator = cfg->replication_group_creator;
+	r.priority = cfg->replication_priority;
+	r.ack_policy = cfg->replication_ack_policy;
+	r.ack_timeout_ms = cfg->replication_ack_timeout_ms;
+	r.verbose = cfg->replication_verbose;
+	return store_open_replicated(cfg->home, &r, out);
 }
 
 struct prune_args {
@@ -369,6 +384,22 @@ prepare(struct app *app, const struct http_request *req, struct ctx *c,
 	return SIG_OK;
 }
 
+/* Name the master a replica's writes should go to, when one is known. */
+static void
+not_master_message(struct ctx *c)
+{
+	struct store_role r;
+
+	if (store_role(c->app->store, &r) == SIG_OK &&
+	    r.master_site[0] != '\0')
+		snprintf(c->msg, sizeof(c->msg), "This site is a replica: "
+		    "send writes to the master, replication site %.128s",
+		    r.master_site);
+	else
+		snprintf(c->msg, sizeof(c->msg), "This site is a replica and "
+		    "no master is elected at the moment");
+}
+
 static void
 finish(struct ctx *c, enum sig_err rc)
 {
@@ -382,6 +413,11 @@ finish(struct ctx *c, enum sig_err rc)
 			rc = SIG_EINTERNAL;
 		info = sig_err_info(rc);
 		res->status = info->status;
+		if (rc == SIG_ENOTMASTER && c->msg[0] == '\0')
+			not_master_message(c);
+		/* Storage or replication will be back: say when to retry. */
+		if (res->status == 503)
+			http_add_header(res, "Retry-After", "1");
 		res->body = json_envelope_err(rc, rc == SIG_EINTERNAL ? NULL :
 		    c->msg, res->request_id);
 		res->content_type = "application/json";

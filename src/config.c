@@ -7,13 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <db.h>
+
 #include "signet/config.h"
 
 #ifndef SIGNET_LOCALSTATEDIR
 #define SIGNET_LOCALSTATEDIR "/var"
 #endif
 
-enum kind { K_PATH, K_BOOL, K_LONG };
+enum kind { K_PATH, K_BOOL, K_LONG, K_SITE, K_SITES, K_ACKS };
 
 struct setting {
 	const char	*key;
@@ -38,6 +40,20 @@ static const struct setting settings[] = {
 	    offsetof(struct config, audit_retention_days), 0, 36500 },
 	{ "log_maintenance_writes", K_LONG,
 	    offsetof(struct config, log_maintenance_writes), 0, 1000000 },
+	{ "replication_site", K_SITE,
+	    offsetof(struct config, replication_site), 0, CONFIG_SITE_MAX },
+	{ "replication_peers", K_SITES,
+	    offsetof(struct config, replication_peers), 0, CONFIG_PEERS_MAX },
+	{ "replication_group_creator", K_BOOL,
+	    offsetof(struct config, replication_group_creator), 0, 1 },
+	{ "replication_priority", K_LONG,
+	    offsetof(struct config, replication_priority), 0, 1000000 },
+	{ "replication_ack_policy", K_ACKS,
+	    offsetof(struct config, replication_ack_policy), 0, 16 },
+	{ "replication_ack_timeout_ms", K_LONG,
+	    offsetof(struct config, replication_ack_timeout_ms), 10, 60000 },
+	{ "replication_verbose", K_BOOL,
+	    offsetof(struct config, replication_verbose), 0, 1 },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -58,10 +74,90 @@ config_home(const char *home, char *out)
 }
 
 enum sig_err
+config_site(const char *site, char *host, unsigned *port)
+{
+	const char	*colon, *h = site, *hend;
+	char		*end;
+	long		 n;
+
+	if (*site == '[') {
+		h = site + 1;
+		if ((hend = strchr(h, ']')) == NULL || hend[1] != ':')
+			return SIG_EINVAL;
+		colon = hend + 1;
+	} else {
+		if ((colon = strrchr(site, ':')) == NULL ||
+		    memchr(site, ':', (size_t)(colon - site)) != NULL)
+			return SIG_EINVAL;
+		hend = colon;
+	}
+	if (hend == h || (size_t)(hend - h) >= CONFIG_SITE_MAX)
+		return SIG_EINVAL;
+	for (end = (char *)h; end < hend; end++)
+		if (isspace((unsigned char)*end) || *end == ',')
+			return SIG_EINVAL;
+	if (!isdigit((unsigned char)colon[1]))
+		return SIG_EINVAL;
+	errno = 0;
+	n = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1 || n > 65535)
+		return SIG_EINVAL;
+	memcpy(host, h, (size_t)(hend - h));
+	host[hend - h] = '\0';
+	*port = (unsigned)n;
+	return SIG_OK;
+}
+
+int
+config_ack_policy(const char *name)
+{
+	static const struct {
+		const char	*name;
+		int		 policy;
+	} acks[] = {
+		{ "quorum", DB_REPMGR_ACKS_QUORUM },
+		{ "all", DB_REPMGR_ACKS_ALL },
+		{ "all_available", DB_REPMGR_ACKS_ALL_AVAILABLE },
+		{ "all_peers", DB_REPMGR_ACKS_ALL_PEERS },
+		{ "one", DB_REPMGR_ACKS_ONE },
+		{ "one_peer", DB_REPMGR_ACKS_ONE_PEER },
+		{ "none", DB_REPMGR_ACKS_NONE },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(acks) / sizeof(acks[0]); i++)
+		if (strcmp(acks[i].name, name) == 0)
+			return acks[i].policy;
+	return -1;
+}
+
+/* A comma-separated list of sites, each valid; empty is allowed. */
+static int
+valid_sites(const char *list)
+{
+	char	 one[CONFIG_PEERS_MAX], host[CONFIG_SITE_MAX];
+	char	*p, *save = NULL;
+	unsigned port;
+
+	if (strlen(list) >= sizeof(one))
+		return 0;
+	strcpy(one, list);
+	for (p = strtok_r(one, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (config_site(p, host, &port) != SIG_OK)
+			return 0;
+	}
+	return 1;
+}
+
+enum sig_err
 config_set(struct config *cfg, const char *key, const char *value, char *msg)
 {
 	const struct setting *s = NULL;
-	char	*end, *field;
+	char	*end, *field, host[CONFIG_SITE_MAX];
+	unsigned port;
 	long	 n;
 	size_t	 i;
 
@@ -76,6 +172,17 @@ config_set(struct config *cfg, const char *key, const char *value, char *msg)
 	switch (s->kind) {
 	case K_PATH:
 		if (strlen(value) >= PATH_MAX)
+			goto bad;
+		strcpy(field, value);
+		return SIG_OK;
+	case K_SITE:
+	case K_SITES:
+	case K_ACKS:
+		if (strlen(value) >= (size_t)s->max ||
+		    (s->kind == K_SITE && *value != '\0' &&
+		    config_site(value, host, &port) != SIG_OK) ||
+		    (s->kind == K_SITES && !valid_sites(value)) ||
+		    (s->kind == K_ACKS && config_ack_policy(value) < 0))
 			goto bad;
 		strcpy(field, value);
 		return SIG_OK;
@@ -138,6 +245,9 @@ config_load(const char *home, struct config *cfg, char *msg)
 	cfg->max_body_bytes = 65536;
 	cfg->audit_retention_days = 365;
 	cfg->log_maintenance_writes = 256;
+	cfg->replication_priority = 100;
+	strcpy(cfg->replication_ack_policy, "quorum");
+	cfg->replication_ack_timeout_ms = 2000;
 	if (snprintf(cfg->master_key_file, PATH_MAX, "%s/master.key",
 	    cfg->home) >= PATH_MAX || snprintf(path, sizeof(path),
 	    "%s/signet.conf", cfg->home) >= (int)sizeof(path)) {

@@ -37,6 +37,11 @@ static const struct sig_err_info table[SIG_ERR_COUNT] = {
 	    "taken" },
 	[SIG_ENOTACTIVE] = { 409, "KEY_NOT_ACTIVE", "Only an active key can be "
 	    "rolled" },
+	[SIG_ENOTMASTER] = { 503, "SERVICE_UNAVAILABLE", "This site is a "
+	    "replica: send writes to the master" },
+	[SIG_ENOQUORUM] = { 503, "SERVICE_UNAVAILABLE", "The change was not "
+	    "confirmed by a quorum of sites in time: it may not survive a "
+	    "failover; read it back before retrying" },
 	[SIG_ERETRY] = { 503, "SERVICE_UNAVAILABLE",
 	    "Storage is busy, try again" },
 	[SIG_EEXISTS] = { 409, "CONFLICT", "Already exists" },

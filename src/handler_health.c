@@ -1,6 +1,7 @@
 /* GET /healthz: a bare document, 200 when storage answers a read. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,14 +10,47 @@
 #include "signet/json.h"
 #include "signet/metrics.h"
 
+/*
+ * A replicated site also says where it stands: its role, the master it
+ * follows, and its log position (comparing a replica's lsn with the
+ * master's gives the replication lag in log bytes).
+ */
+static json_object *
+replication_doc(const struct store_role *r)
+{
+	json_object	*o = json_object_new_object();
+	char		 lsn[32];
+
+	snprintf(lsn, sizeof(lsn), "%u/%u", (unsigned)r->lsn_file,
+	    (unsigned)r->lsn_offset);
+	json_object_object_add(o, "role",
+	    json_object_new_string(r->master ? "master" : "replica"));
+	json_object_object_add(o, "master", r->master_site[0] != '\0' ?
+	    json_object_new_string(r->master_site) : NULL);
+	json_object_object_add(o, "joined", json_object_new_boolean(r->joined));
+	json_object_object_add(o, "caught_up",
+	    json_object_new_boolean(r->startup_complete));
+	json_object_object_add(o, "sites", json_object_new_int64(r->sites));
+	json_object_object_add(o, "lsn", json_object_new_string(lsn));
+	json_object_object_add(o, "log_records_queued",
+	    json_object_new_int64((int64_t)r->log_records_queued));
+	return o;
+}
+
 enum sig_err
 h_healthz(struct ctx *c)
 {
 	enum sig_err	 rc = store_ping(c->app->store);
 	json_object	*doc = json_object_new_object();
+	struct store_role r;
 
 	json_object_object_add(doc, "status",
 	    json_object_new_string(rc == SIG_OK ? "ok" : "unavailable"));
+	if (store_role(c->app->store, &r) == SIG_OK && r.replicated) {
+		json_object_object_add(doc, "role", json_object_new_string(
+		    r.master ? "master" : "replica"));
+		json_object_object_add(doc, "replication", replication_doc(&r));
+	}
 	c->raw = json_dump(doc);
 	json_object_put(doc);
 	if (c->raw == NULL)
@@ -32,6 +66,7 @@ h_metrics(struct ctx *c)
 {
 	struct textbuf		 b = { NULL, 0, 0 };
 	struct store_stats	 st;
+	struct store_role	 r;
 	enum sig_err		 rc;
 
 	rc = metrics_render(&b, app_route_name);
@@ -69,6 +104,34 @@ h_metrics(struct ctx *c)
 		    (unsigned long long)st.lock_timeouts,
 		    (unsigned long long)st.txn_commits,
 		    (unsigned long long)st.txn_aborts);
+	if (rc == SIG_OK && store_role(c->app->store, &r) == SIG_OK &&
+	    r.replicated)
+		rc = textbuf_printf(&b,
+		    "# HELP signet_replication_master 1 when this site is the "
+		    "replication master, 0 on a replica.\n"
+		    "# TYPE signet_replication_master gauge\n"
+		    "signet_replication_master %d\n"
+		    "# HELP signet_replication_caught_up 1 once a replica has "
+		    "synchronised with the master.\n"
+		    "# TYPE signet_replication_caught_up gauge\n"
+		    "signet_replication_caught_up %d\n"
+		    "# HELP signet_replication_lsn_file Log position applied "
+		    "at this site (file); compare with the master's for lag.\n"
+		    "# TYPE signet_replication_lsn_file gauge\n"
+		    "signet_replication_lsn_file %u\n"
+		    "# TYPE signet_replication_lsn_offset gauge\n"
+		    "signet_replication_lsn_offset %u\n"
+		    "# TYPE signet_replication_log_records_queued gauge\n"
+		    "signet_replication_log_records_queued %llu\n"
+		    "# TYPE signet_replication_master_changes_total counter\n"
+		    "signet_replication_master_changes_total %llu\n"
+		    "# TYPE signet_replication_elections_total counter\n"
+		    "signet_replication_elections_total %llu\n",
+		    r.master, r.startup_complete, (unsigned)r.lsn_file,
+		    (unsigned)r.lsn_offset,
+		    (unsigned long long)r.log_records_queued,
+		    (unsigned long long)r.master_changes,
+		    (unsigned long long)r.elections);
 	if (rc != SIG_OK) {
 		free(b.p);
 		return SIG_EINTERNAL;

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "signet/app.h"
 #include "signet/audit.h"
 #include "signet/auth.h"
 #include "signet/config.h"
@@ -27,6 +28,8 @@
 #include "signet/log.h"
 #include "signet/store.h"
 #include "signet/validate.h"
+
+#define ROLE_WAIT_MS	15000
 
 struct cmd {
 	const char	*name;
@@ -126,6 +129,30 @@ done:
 	return rc;
 }
 
+/* The master of a replicated site, as last seen by open_store. */
+static char	 master_site[300];
+
+/*
+ * A replicated site needs a moment after opening to learn its role (or, as
+ * the only process of the site, to win an election): wait for it, bounded.
+ */
+static void
+wait_for_role(struct store *s)
+{
+	struct store_role r;
+	int		 i;
+
+	for (i = 0; i < ROLE_WAIT_MS / 100; i++) {
+		if (store_role(s, &r) != SIG_OK || !r.replicated)
+			return;
+		snprintf(master_site, sizeof(master_site), "%s", r.master_site);
+		if (r.master || (r.master_site[0] != '\0' &&
+		    r.startup_complete))
+			return;
+		usleep(100 * 1000);
+	}
+}
+
 static int
 open_store(struct config *cfg, struct store **s)
 {
@@ -134,10 +161,25 @@ open_store(struct config *cfg, struct store **s)
 	if (stat(cfg->home, &st) == -1)
 		return fail("NOT_INITIALIZED", "%s does not exist: run "
 		    "signetctl init", cfg->home);
-	if (crypto_init() != SIG_OK || store_open(cfg->home, s) != SIG_OK)
+	if (crypto_init() != SIG_OK || app_store_open(cfg, s) != SIG_OK)
 		return fail("STORAGE_UNAVAILABLE", "cannot open storage in %s",
 		    cfg->home);
+	wait_for_role(*s);
 	return 0;
+}
+
+/* A failed storage call: replication's reasons are worth naming. */
+static int
+store_fail(enum sig_err rc, const char *what)
+{
+	if (rc == SIG_ENOTMASTER)
+		return fail("NOT_MASTER", "%s: this site is a replica; run "
+		    "signetctl on the master%s%s", what, master_site[0] ?
+		    ", replication site " : "", master_site);
+	if (rc == SIG_ENOQUORUM)
+		return fail("NOT_ACKNOWLEDGED", "%s: committed here but not "
+		    "confirmed by a quorum of sites in time", what);
+	return fail("STORAGE_ERROR", "%s", what);
 }
 
 static int
@@ -159,7 +201,7 @@ cmd_init(struct config *cfg, int argc, char **argv)
 	if (rc != SIG_OK && rc != SIG_EEXISTS)
 		return fail("IO_ERROR", "cannot create the master key %s",
 		    cfg->master_key_file);
-	if (store_open(cfg->home, &s) != SIG_OK)
+	if (app_store_open(cfg, &s) != SIG_OK)
 		return fail("STORAGE_UNAVAILABLE", "cannot create storage in "
 		    "%s", cfg->home);
 	store_close(s);
@@ -192,7 +234,7 @@ cmd_account_create(struct config *cfg, int argc, char **argv)
 	rc = auth_account_create(s, name, id);
 	store_close(s);
 	if (rc != SIG_OK)
-		return fail("STORAGE_ERROR", "cannot create the account");
+		return store_fail(rc, "cannot create the account");
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "name", json_object_new_string(name));
@@ -231,7 +273,7 @@ cmd_apikey_create(struct config *cfg, int argc, char **argv)
 	if (rc == SIG_ENOTFOUND)
 		return fail("NOT_FOUND", "no account %s", account);
 	if (rc != SIG_OK)
-		return fail("STORAGE_ERROR", "cannot create the API key");
+		return store_fail(rc, "cannot create the API key");
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "token", json_object_new_string(token));
@@ -261,7 +303,7 @@ cmd_apikey_revoke(struct config *cfg, int argc, char **argv)
 	if (rc == SIG_ENOTFOUND)
 		return fail("NOT_FOUND", "no API key %s", argv[0]);
 	if (rc != SIG_OK)
-		return fail("STORAGE_ERROR", "cannot revoke the API key");
+		return store_fail(rc, "cannot revoke the API key");
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(argv[0]));
 	json_object_object_add(o, "revoked", json_object_new_boolean(1));
@@ -323,7 +365,7 @@ cmd_totp_enroll(struct config *cfg, int argc, char **argv)
 	if (rc == SIG_EFORBIDDEN)
 		return fail("FORBIDDEN", "only admin API keys enrol TOTP");
 	if (rc != SIG_OK)
-		return fail("STORAGE_ERROR", "cannot enrol the TOTP secret");
+		return store_fail(rc, "cannot enrol the TOTP secret");
 	uri_escape(name, label, sizeof(label));
 	snprintf(uri, sizeof(uri), "otpauth://totp/Signet:%s?secret=%s&"
 	    "issuer=Signet&algorithm=SHA1&digits=6&period=30", label, secret);
@@ -443,7 +485,10 @@ prune_audit(struct config *cfg, struct store *s, int *total)
 	    (int64_t)cfg->audit_retention_days * 86400 * 1000000;
 	do {
 		p.removed = 0;
-		if ((rc = store_run(s, prune_tx, &p)) != SIG_OK)
+		/* On a replica the master prunes, and the deletes arrive. */
+		if ((rc = store_run(s, prune_tx, &p)) == SIG_ENOTMASTER)
+			return SIG_OK;
+		if (rc != SIG_OK)
 			return rc;
 		*total += p.removed;
 	} while (p.removed > 0);

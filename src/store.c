@@ -18,9 +18,11 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <pthread.h>
 
 #include <db.h>
 
+#include "signet/config.h"
 #include "signet/crypto.h"
 #include "signet/json.h"
 #include "signet/log.h"
@@ -48,22 +50,41 @@ static const char *const table_files[TBL_COUNT] = {
 	[TBL_INDEX] = "index.db",
 };
 
+#define REP_RETRY_S		1	/* between tries to join or open tables */
+#define REP_THREADS		3	/* repmgr message threads per process */
+
 struct store {
 	DB_ENV		*env;
 	DB		*db[TBL_COUNT];
 	int		 failed;
 	unsigned	 writes;
 	unsigned	 maintain_every;	/* 0: no automatic log removal */
+	char		 home[PATH_MAX];
+	int		 replicated;
+	struct store_repl repl;			/* strings point below */
+	char		 site[CONFIG_SITE_MAX], peers[CONFIG_PEERS_MAX];
+	char		 ack_policy[16];
+	int		 rep_started;		/* repmgr_start succeeded */
+	int		 subordinate;		/* not the replication process */
+	u_int32_t	 nsites;		/* group size when it started */
+	int		 stale;			/* reopen before the next txn */
+	int		 connected;		/* await_connections done */
+	int		 tables_open;
+	int		 reopen;		/* handles died in a rollback */
+	time_t		 next_try;
 };
 
 struct store_txn {
 	struct store	*s;
 	DB_TXN		*txn;
 	int		 wrote;
+	int		 checked_master;
 };
 
 /* Set from Berkeley DB's event callback, which has no user pointer. */
 static volatile int env_panicked;
+/* Commits that did not get their acknowledgements (any thread). */
+static unsigned long perm_failed;
 
 /*
  * The watchdog.  A process SIGKILLed while it held one of Berkeley DB's
@@ -117,13 +138,52 @@ is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+/*
+ * Berkeley DB's events.  Replication events arrive on repmgr's threads of
+ * the replication process, except PERM_FAILED, which the committing thread
+ * raises; each is logged, so an operator sees elections and role changes.
+ */
 static void
 on_event(DB_ENV *env, u_int32_t event, void *info)
 {
+	const char	*what = NULL;
+
 	(void)env;
-	(void)info;
-	if (event == DB_EVENT_PANIC)
+	switch (event) {
+	case DB_EVENT_PANIC:
 		env_panicked = 1;
+		break;
+	case DB_EVENT_REP_PERM_FAILED:
+		__atomic_add_fetch(&perm_failed, 1, __ATOMIC_SEQ_CST);
+		break;
+	case DB_EVENT_REP_MASTER:
+		what = "this site is now the master";
+		break;
+	case DB_EVENT_REP_CLIENT:
+		what = "this site is now a replica";
+		break;
+	case DB_EVENT_REP_NEWMASTER:
+		log_msg(LOG_INFO, "replication: new master elected (site "
+		    "id %d)", info != NULL ? *(int *)info : -1);
+		break;
+	case DB_EVENT_REP_STARTUPDONE:
+		what = "replica caught up with the master";
+		break;
+	case DB_EVENT_REP_MASTER_FAILURE:
+		what = "lost the master; an election follows";
+		break;
+	case DB_EVENT_REP_ELECTION_FAILED:
+		what = "election failed; retrying";
+		break;
+	case DB_EVENT_REP_JOIN_FAILURE:
+		what = "could not join the group";
+		break;
+	case DB_EVENT_REP_DUPMASTER:
+		what = "two masters seen; this site steps down";
+		break;
+	}
+	if (what != NULL)
+		log_msg(LOG_INFO, "replication: %s", what);
 }
 
 static void
@@ -160,6 +220,21 @@ map(struct store *s, int rc, const char *what)
 	case DB_LOCK_DEADLOCK:
 	case DB_LOCK_NOTGRANTED:
 		return SIG_ERETRY;
+	case DB_REP_HANDLE_DEAD:
+		/* A rollback on this replica: reopen the tables, rerun. */
+		s->reopen = 1;
+		return SIG_ERETRY;
+	case DB_REP_LOCKOUT:
+	case DB_REP_UNAVAIL:
+	case DB_REP_LEASE_EXPIRED:
+		return SIG_EUNAVAIL;
+	case EACCES:
+		/* An update on a replica (the role changed since the check). */
+		if (s->replicated)
+			return SIG_ENOTMASTER;
+		log_msg(LOG_ERR, "storage error (%s): %s", what,
+		    db_strerror(rc));
+		return SIG_EINTERNAL;
 	case DB_RUNRECOVERY:
 		s->failed = 1;
 		log_msg(LOG_ERR, "storage needs recovery (%s): %s", what,
@@ -172,18 +247,260 @@ map(struct store *s, int rc, const char *what)
 	}
 }
 
+/*
+ * Configure this process's view of the replication group before the
+ * environment opens: the local site, the other sites as helpers to join
+ * through, priority, acknowledgements and timeouts short enough that a
+ * failover takes seconds.
+ */
+static int
+rep_configure(DB_ENV *env, const struct store_repl *r)
+{
+	DB_SITE		*site;
+	char		 host[CONFIG_SITE_MAX], list[CONFIG_PEERS_MAX];
+	char		*p, *save = NULL;
+	unsigned	 port;
+	int		 rc, policy;
+
+	if (config_site(r->site, host, &port) != SIG_OK ||
+	    (policy = config_ack_policy(r->ack_policy)) < 0 ||
+	    strlen(r->peers) >= sizeof(list))
+		return EINVAL;
+	if ((rc = env->repmgr_site(env, host, port, &site, 0)) != 0)
+		return rc;
+	if ((rc = site->set_config(site, DB_LOCAL_SITE, 1)) != 0 ||
+	    (r->group_creator &&
+	    (rc = site->set_config(site, DB_GROUP_CREATOR, 1)) != 0)) {
+		site->close(site);
+		return rc;
+	}
+	if ((rc = site->close(site)) != 0)
+		return rc;
+	strcpy(list, r->peers);
+	for (p = strtok_r(list, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (config_site(p, host, &port) != SIG_OK)
+			return EINVAL;
+		if ((rc = env->repmgr_site(env, host, port, &site, 0)) != 0)
+			return rc;
+		rc = site->set_config(site, DB_BOOTSTRAP_HELPER, 1);
+		(void)site->close(site);
+		if (rc != 0)
+			return rc;
+	}
+	if ((rc = env->rep_set_priority(env, (u_int32_t)r->priority)) != 0 ||
+	    (rc = env->repmgr_set_ack_policy(env, policy)) != 0 ||
+	    (rc = env->rep_set_timeout(env, DB_REP_ACK_TIMEOUT,
+	    (db_timeout_t)r->ack_timeout_ms * 1000)) != 0 ||
+	    (rc = env->rep_set_timeout(env, DB_REP_HEARTBEAT_SEND,
+	    500000)) != 0 ||
+	    (rc = env->rep_set_timeout(env, DB_REP_HEARTBEAT_MONITOR,
+	    2000000)) != 0 ||
+	    (rc = env->rep_set_timeout(env, DB_REP_CONNECTION_RETRY,
+	    1000000)) != 0 ||
+	    (rc = env->rep_set_timeout(env, DB_REP_ELECTION_RETRY,
+	    1000000)) != 0 ||
+	    (rc = env->rep_set_timeout(env, DB_REP_ELECTION_TIMEOUT,
+	    2000000)) != 0)
+		return rc;
+	return 0;
+}
+
+/*
+ * The number of sites in the group, this one included, as the shared
+ * region lists them (rep_stat's st_nsites is not kept up to date by
+ * repmgr); 0 when unknown.
+ */
+static u_int32_t
+group_size(struct store *s)
+{
+	DB_REPMGR_SITE	*list;
+	u_int		 n;
+
+	if (s->env->repmgr_site_list(s->env, &n, &list) != 0)
+		return 0;
+	free(list);
+	return (u_int32_t)n + 1;
+}
+
+/*
+ * Start replication in this process: the first process of the site to do it
+ * becomes the replication process (listener, elections), the others are
+ * subordinate.  Joining the group needs the master; until then this is
+ * retried, at most once per REP_RETRY_S.  repmgr's threads must not take
+ * the process's signals (SIGTERM stops a worker's accept, SIGALRM is the
+ * watchdog), so they start with every signal blocked.
+ */
+static void
+rep_start(struct store *s)
+{
+	sigset_t	 all, old;
+	int		 rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = s->env->repmgr_start(s->env, REP_THREADS, DB_REP_ELECTION);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0 || rc == DB_REP_IGNORE) {
+		s->rep_started = 1;
+		s->connected = 0;
+		s->subordinate = rc == DB_REP_IGNORE;
+		s->nsites = group_size(s);
+		log_msg(LOG_INFO, "replication: started (%s process, %u "
+		    "sites)", s->subordinate ? "subordinate" : "replication",
+		    (unsigned)s->nsites);
+	} else
+		log_msg(LOG_WARN, "replication: cannot join the group yet: "
+		    "%s", db_strerror(rc));
+}
+
+static int
+is_master(struct store *s)
+{
+	DB_REP_STAT	*st;
+	int		 master;
+
+	if (!s->replicated)
+		return 1;
+	if (s->env->rep_stat(s->env, &st, 0) != 0)
+		return 0;
+	master = st->st_status == DB_REP_MASTER;
+	free(st);
+	return master;
+}
+
+static void
+close_tables(struct store *s)
+{
+	int	 i;
+
+	for (i = 0; i < TBL_COUNT; i++)
+		if (s->db[i] != NULL) {
+			s->db[i]->close(s->db[i], 0);
+			s->db[i] = NULL;
+		}
+	s->tables_open = 0;
+}
+
+/*
+ * Open every table.  The master (or a stand-alone environment) creates the
+ * missing ones; a replica opens what replication has brought, and reports
+ * the rest as not there yet.
+ */
+static enum sig_err
+open_tables(struct store *s)
+{
+	u_int32_t	 flags = DB_AUTO_COMMIT;
+	int		 i, rc;
+
+	if (is_master(s))
+		flags |= DB_CREATE;
+	if (s->replicated)
+		flags |= DB_THREAD;
+	for (i = 0; i < TBL_COUNT; i++) {
+		if ((rc = db_create(&s->db[i], s->env, 0)) != 0 ||
+		    (rc = s->db[i]->open(s->db[i], NULL, table_files[i], NULL,
+		    DB_BTREE, flags, 0600)) != 0) {
+			if (s->db[i] != NULL) {
+				s->db[i]->close(s->db[i], 0);
+				s->db[i] = NULL;
+			}
+			close_tables(s);
+			if (s->replicated && (rc == ENOENT ||
+			    rc == DB_REP_LOCKOUT || rc == DB_REP_HANDLE_DEAD ||
+			    rc == EACCES || rc == DB_LOCK_DEADLOCK)) {
+				log_msg(LOG_INFO, "replication: %s is not "
+				    "here yet: %s", table_files[i],
+				    db_strerror(rc));
+				return SIG_EUNAVAIL;
+			}
+			log_msg(LOG_ERR, "cannot open %s: %s", table_files[i],
+			    db_strerror(rc));
+			return rc == DB_RUNRECOVERY ? SIG_EUNAVAIL :
+			    SIG_EINTERNAL;
+		}
+	}
+	s->tables_open = 1;
+	s->reopen = 0;
+	return SIG_OK;
+}
+
+static enum sig_err	env_open(struct store *);
+
+/*
+ * Whether the store can run a transaction now.  A replicated site may still
+ * be joining its group or waiting for the master's tables; it tries again
+ * at most once per REP_RETRY_S, and answers SIG_EUNAVAIL meanwhile.
+ */
+static enum sig_err
+ready(struct store *s)
+{
+	time_t		 now;
+	unsigned	 left;
+	enum sig_err	 err;
+
+	/*
+	 * A subordinate process keeps the membership it read at
+	 * repmgr_start: it has no connection to a site that joined later, so
+	 * none of its commits would be acknowledged.  When the group has
+	 * changed size, it reopens its environment handle to start afresh.
+	 */
+	if (s->subordinate && s->rep_started && (s->stale ||
+	    group_size(s) != s->nsites)) {
+		s->stale = 0;
+		log_msg(LOG_INFO, "replication: the group changed (%u sites "
+		    "before); reopening this process's handle",
+		    (unsigned)s->nsites);
+		/* env_open arms its own watchdog: keep the request's. */
+		left = alarm(0);
+		close_tables(s);
+		(void)s->env->close(s->env, 0);
+		s->env = NULL;
+		err = env_open(s);
+		store_watchdog(left);
+		if (err != SIG_OK) {
+			s->failed = 1;
+			return err;
+		}
+	}
+	if (s->tables_open && !s->reopen)
+		return SIG_OK;
+	if (s->reopen) {
+		close_tables(s);
+		s->next_try = 0;
+	}
+	now = time(NULL);
+	if (now < s->next_try)
+		return SIG_EUNAVAIL;
+	s->next_try = now + REP_RETRY_S;
+	if (!s->rep_started)
+		rep_start(s);
+	if (!s->rep_started)
+		return SIG_EUNAVAIL;
+	return open_tables(s);
+}
+
 enum sig_err
 store_open(const char *home, struct store **out)
 {
-	struct store	*s;
-	int		 rc, i, recover;
-	u_int32_t	 flags;
+	return store_open_replicated(home, NULL, out);
+}
 
-	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return SIG_EINTERNAL;
+/*
+ * Create this process's environment handle and open it: the settings,
+ * replication (when configured) and the tables.  Used at open, and again
+ * when a subordinate process's view of the group is out of date.
+ */
+static enum sig_err
+env_open(struct store *s)
+{
+	int		 rc, recover;
+	u_int32_t	 flags;
+	enum sig_err	 err;
+
 	if ((rc = db_env_create(&s->env, 0)) != 0) {
-		free(s);
 		log_msg(LOG_ERR, "db_env_create: %s", db_strerror(rc));
 		return SIG_EINTERNAL;
 	}
@@ -199,12 +516,20 @@ store_open(const char *home, struct store **out)
 	s->env->set_lg_max(s->env, STORE_LOG_FILE_BYTES);
 	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
 	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
-	if (snprintf(marker_path, sizeof(marker_path), "%s/%s", home,
-	    RECOVER_MARKER) >= (int)sizeof(marker_path)) {
-		s->env->close(s->env, 0);
-		free(s);
-		return SIG_EINTERNAL;
+	if (s->replicated) {
+		if ((rc = rep_configure(s->env, &s->repl)) != 0) {
+			log_msg(LOG_ERR, "replication settings: %s",
+			    db_strerror(rc));
+			goto fail;
+		}
+		if (s->repl.verbose)
+			s->env->set_verbose(s->env, DB_VERB_REPMGR_MISC, 1);
+		/* repmgr runs threads in every process of the site. */
+		flags |= DB_INIT_REP | DB_THREAD;
 	}
+	if (snprintf(marker_path, sizeof(marker_path), "%s/%s", s->home,
+	    RECOVER_MARKER) >= (int)sizeof(marker_path))
+		goto fail;
 	/*
 	 * Normally failchk cleans up after a dead process without disturbing
 	 * the live ones; after the watchdog fired, full recovery instead.
@@ -217,28 +542,62 @@ store_open(const char *home, struct store **out)
 		    "watchdog exit");
 	/* Both the environment and the table opens can meet a dead lock. */
 	store_watchdog(OPEN_WATCHDOG_S);
-	if ((rc = s->env->open(s->env, home, flags, 0600)) != 0) {
+	if ((rc = s->env->open(s->env, s->home, flags, 0600)) != 0) {
 		store_watchdog(0);
-		log_msg(LOG_ERR, "cannot open storage in %s: %s", home,
+		log_msg(LOG_ERR, "cannot open storage in %s: %s", s->home,
 		    db_strerror(rc));
 		s->env->close(s->env, 0);
-		free(s);
+		s->env = NULL;
 		return SIG_EUNAVAIL;
 	}
-	for (i = 0; i < TBL_COUNT; i++) {
-		if ((rc = db_create(&s->db[i], s->env, 0)) != 0 ||
-		    (rc = s->db[i]->open(s->db[i], NULL, table_files[i], NULL,
-		    DB_BTREE, DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0) {
-			store_watchdog(0);
-			log_msg(LOG_ERR, "cannot open %s: %s", table_files[i],
-			    db_strerror(rc));
-			store_close(s);
-			return rc == DB_RUNRECOVERY ? SIG_EUNAVAIL : SIG_EINTERNAL;
-		}
+	if (s->replicated) {
+		s->rep_started = 0;
+		s->next_try = 0;
+		rep_start(s);
 	}
+	err = s->replicated ? ready(s) : open_tables(s);
 	store_watchdog(0);
+	if (err != SIG_OK && !s->replicated)
+		return err;
 	if (recover)
 		(void)unlink(marker_path);
+	return SIG_OK;
+fail:
+	s->env->close(s->env, 0);
+	s->env = NULL;
+	return SIG_EINVAL;
+}
+
+enum sig_err
+store_open_replicated(const char *home, const struct store_repl *repl,
+    struct store **out)
+{
+	struct store	*s;
+	enum sig_err	 err;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return SIG_EINTERNAL;
+	if (snprintf(s->home, sizeof(s->home), "%s", home) >=
+	    (int)sizeof(s->home)) {
+		free(s);
+		return SIG_EINTERNAL;
+	}
+	if (repl != NULL && repl->site != NULL && *repl->site != '\0') {
+		s->replicated = 1;
+		snprintf(s->site, sizeof(s->site), "%s", repl->site);
+		snprintf(s->peers, sizeof(s->peers), "%s", repl->peers);
+		snprintf(s->ack_policy, sizeof(s->ack_policy), "%s",
+		    repl->ack_policy);
+		s->repl = *repl;
+		s->repl.site = s->site;
+		s->repl.peers = s->peers;
+		s->repl.ack_policy = s->ack_policy;
+	}
+	if ((err = env_open(s)) != SIG_OK) {
+		store_close(s);
+		return err;
+	}
 	/*
 	 * Start the checkpoint cadence at a random point, so that workers under
 	 * an even load do not all checkpoint at the same moment.
@@ -253,15 +612,11 @@ store_open(const char *home, struct store **out)
 void
 store_close(struct store *s)
 {
-	int	 i;
-
 	if (s == NULL)
 		return;
 	/* Closing flushes the log, which can meet a dead process's mutex. */
 	store_watchdog(OPEN_WATCHDOG_S);
-	for (i = 0; i < TBL_COUNT; i++)
-		if (s->db[i] != NULL)
-			s->db[i]->close(s->db[i], 0);
+	close_tables(s);
 	if (s->env != NULL)
 		s->env->close(s->env, 0);
 	store_watchdog(0);
@@ -304,12 +659,16 @@ store_run(struct store *s, store_fn fn, void *arg)
 	struct store_txn t;
 	enum sig_err	 rc = SIG_EUNAVAIL;
 	int		 attempt, dbrc;
+	unsigned long	 failed_before;
 
 	if (store_failed(s))
 		return SIG_EUNAVAIL;
 	for (attempt = 0; attempt < STORE_MAX_TRIES; attempt++) {
+		if ((rc = ready(s)) != SIG_OK)
+			return rc;
 		t.s = s;
 		t.wrote = 0;
+		t.checked_master = 0;
 		if ((dbrc = s->env->txn_begin(s->env, NULL, &t.txn, 0)) != 0)
 			return map(s, dbrc, "txn_begin");
 		rc = fn(&t, arg);
@@ -325,8 +684,18 @@ store_run(struct store *s, store_fn fn, void *arg)
 			backoff(attempt);
 			continue;
 		}
+		failed_before = __atomic_load_n(&perm_failed, __ATOMIC_SEQ_CST);
 		if ((dbrc = t.txn->commit(t.txn, 0)) != 0)
 			return map(s, dbrc, "commit");
+		/* Committed here, but too few sites confirmed it in time. */
+		if (t.wrote && s->replicated && __atomic_load_n(&perm_failed,
+		    __ATOMIC_SEQ_CST) != failed_before) {
+			log_msg(LOG_WARN, "replication: a write was not "
+			    "acknowledged by enough sites in time");
+			/* Perhaps this process's view of the group is old. */
+			s->stale = 1;
+			return SIG_ENOQUORUM;
+		}
 		/*
 		 * Now and then: checkpoint, and remove the log files that
 		 * recovery no longer needs, so the directory stays bounded.
@@ -378,6 +747,51 @@ store_get(struct store_txn *t, enum store_table tbl, const char *key, int rmw,
 	return SIG_OK;
 }
 
+/*
+ * A subordinate process of the master sends its commits over its own
+ * connections, which its repmgr threads open in the background after
+ * repmgr_start.  Before its first write, wait (at most the acknowledgement
+ * timeout, once per handle) until enough of them are up for the ack policy:
+ * half the other sites for a quorum, all of them otherwise.
+ */
+static void
+await_connections(struct store *s)
+{
+	DB_REPMGR_SITE	*list;
+	u_int		 n, i, up, need;
+	long		 waited_ms;
+
+	s->connected = 1;
+	for (waited_ms = 0; waited_ms < s->repl.ack_timeout_ms;
+	    waited_ms += 10) {
+		if (s->env->repmgr_site_list(s->env, &n, &list) != 0)
+			return;
+		for (i = up = 0; i < n; i++)
+			if (list[i].status == DB_REPMGR_CONNECTED)
+				up++;
+		free(list);
+		need = strcmp(s->repl.ack_policy, "quorum") == 0 ?
+		    (n + 1) / 2 : n;
+		if (up >= need)
+			return;
+		usleep(10 * 1000);
+	}
+}
+
+/* Whether this transaction may write: only on the master (checked once). */
+static int
+writable(struct store_txn *t)
+{
+	if (t->checked_master)
+		return 1;
+	if (!is_master(t->s))
+		return 0;
+	if (t->s->subordinate && !t->s->connected)
+		await_connections(t->s);
+	t->checked_master = 1;
+	return 1;
+}
+
 static enum sig_err
 put_raw(struct store_txn *t, enum store_table tbl, const char *key,
     const char *val, size_t len, int unique)
@@ -386,6 +800,8 @@ put_raw(struct store_txn *t, enum store_table tbl, const char *key,
 
 	if (len > STORE_MAX_VALUE)
 		return SIG_EINTERNAL;
+	if (!writable(t))
+		return SIG_ENOTMASTER;
 	key_dbt(&k, key);
 	memset(&v, 0, sizeof(v));
 	v.data = (void *)val;
@@ -453,6 +869,8 @@ store_del(struct store_txn *t, enum store_table tbl, const char *key)
 {
 	DBT	 k;
 
+	if (!writable(t))
+		return SIG_ENOTMASTER;
 	key_dbt(&k, key);
 	t->wrote = 1;
 	return map(t->s, t->s->db[tbl]->del(t->s->db[tbl], t->txn, &k, 0),
@@ -697,6 +1115,49 @@ store_page(struct store_txn *t, enum store_table table, const char *prefix,
 		*records = NULL;
 	}
 	return rc;
+}
+
+enum sig_err
+store_role(struct store *s, struct store_role *r)
+{
+	DB_REP_STAT	*st;
+	DB_LOG_STAT	*lg;
+	DB_SITE		*site;
+	const char	*host;
+	u_int		 port;
+
+	memset(r, 0, sizeof(*r));
+	if (!s->replicated)
+		return SIG_OK;
+	r->replicated = 1;
+	r->joined = s->rep_started;
+	if (s->env->rep_stat(s->env, &st, 0) != 0)
+		return SIG_EUNAVAIL;
+	r->master = st->st_status == DB_REP_MASTER;
+	r->startup_complete = r->master || st->st_startup_complete;
+	r->log_records_queued = st->st_log_queued;
+	r->master_changes = st->st_master_changes;
+	r->elections = st->st_elections;
+	r->sites = group_size(s);
+	r->lsn_file = st->st_next_lsn.file;
+	r->lsn_offset = st->st_next_lsn.offset;
+	if (st->st_master != DB_EID_INVALID &&
+	    s->env->repmgr_site_by_eid(s->env, (int)st->st_master,
+	    &site) == 0) {
+		if (site->get_address(site, &host, &port) == 0)
+			snprintf(r->master_site, sizeof(r->master_site),
+			    strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+			    host, port);
+		(void)site->close(site);
+	}
+	free(st);
+	/* The master's own position is the end of its log. */
+	if (r->master && s->env->log_stat(s->env, &lg, 0) == 0) {
+		r->lsn_file = lg->st_cur_file;
+		r->lsn_offset = lg->st_cur_offset;
+		free(lg);
+	}
+	return SIG_OK;
 }
 
 static enum sig_err

@@ -25,6 +25,12 @@ struct app {
 enum sig_err	app_open(struct app *, const char *home);
 
 /*
+ * Open the store in cfg->home as configured: stand-alone, or as a site of a
+ * replication group.  Used by the workers and by signetctl.
+ */
+enum sig_err	app_store_open(const struct config *, struct store **);
+
+/*
  * Housekeeping between requests: delete a bounded batch of audit events
  * older than audit_retention_days.  Returns how many were deleted.
  */

@@ -11,6 +11,9 @@
 
 #include "signet/err.h"
 
+#define CONFIG_SITE_MAX		256
+#define CONFIG_PEERS_MAX	1024
+
 struct config {
 	char	 home[PATH_MAX];
 	char	 master_key_file[PATH_MAX];
@@ -21,6 +24,14 @@ struct config {
 	long	 max_body_bytes;
 	long	 audit_retention_days;	/* 0: keep audit events for ever */
 	long	 log_maintenance_writes;	/* 0: no automatic log removal */
+	/* Replication (docs/replication.md); an empty site: stand-alone. */
+	char	 replication_site[CONFIG_SITE_MAX];	/* this site, host:port */
+	char	 replication_peers[CONFIG_PEERS_MAX];	/* host:port,... */
+	int	 replication_group_creator;
+	long	 replication_priority;
+	char	 replication_ack_policy[16];
+	long	 replication_ack_timeout_ms;
+	int	 replication_verbose;	/* log repmgr's own messages */
 };
 
 /*
@@ -43,5 +54,17 @@ enum sig_err	config_load(const char *home, struct config *cfg, char *msg);
  */
 enum sig_err	config_set(struct config *cfg, const char *key,
 		    const char *value, char *msg);
+
+/*
+ * Split a replication site "host:port" (an IPv6 host in brackets) into host
+ * (CONFIG_SITE_MAX bytes) and port.  Returns SIG_OK or SIG_EINVAL.
+ */
+enum sig_err	config_site(const char *site, char *host, unsigned *port);
+
+/*
+ * The Berkeley DB acknowledgement policy named by name ("quorum", "all",
+ * "all_available", "all_peers", "one", "one_peer", "none"), or -1.
+ */
+int	config_ack_policy(const char *name);
 
 #endif

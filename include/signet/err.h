@@ -26,6 +26,8 @@ enum sig_err {
 	SIG_EREVOKED,		/* 409 KEY_ALREADY_REVOKED */
 	SIG_EWSEXISTS,		/* 409 WORKSPACE_EXISTS */
 	SIG_ENOTACTIVE,		/* 409 KEY_NOT_ACTIVE */
+	SIG_ENOTMASTER,		/* 503 SERVICE_UNAVAILABLE: a replica refuses writes */
+	SIG_ENOQUORUM,		/* 503 SERVICE_UNAVAILABLE: too few sites acknowledged */
 	SIG_ERETRY,		/* internal: the transaction lost a deadlock, run it again */
 	SIG_EEXISTS,		/* internal: a unique key is already taken */
 	SIG_ERR_COUNT

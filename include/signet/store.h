@@ -43,6 +43,47 @@ struct store_txn;
 enum sig_err	store_open(const char *home, struct store **out);
 
 /*
+ * A site of a Berkeley DB replication group (docs/replication.md).  Strings
+ * are borrowed for the duration of the call.
+ */
+struct store_repl {
+	const char	*site;		/* this site's "host:port" */
+	const char	*peers;		/* the others, "host:port,host:port" */
+	int		 group_creator;	/* starts the group on first run */
+	long		 priority;	/* election priority; 0: never master */
+	const char	*ack_policy;	/* "quorum", "all", ... */
+	long		 ack_timeout_ms;
+	int		 verbose;	/* repmgr's messages to the log */
+};
+
+/*
+ * store_open as a site of a replication group when repl is not NULL and
+ * names a site.  Every process of the site opens the environment the same
+ * way; the first becomes the replication process.  A site that cannot join
+ * its group yet opens anyway: store_run answers SIG_EUNAVAIL until it has
+ * joined and the master's tables are here.  On a replica, a transaction that
+ * writes gets SIG_ENOTMASTER; a commit that too few sites acknowledged in
+ * time (the ack policy) gets SIG_ENOQUORUM.
+ */
+enum sig_err	store_open_replicated(const char *home,
+		    const struct store_repl *repl, struct store **out);
+
+/* Where this site stands in its replication group. */
+struct store_role {
+	int		 replicated;	/* 0: stand-alone, nothing below is set */
+	int		 joined;
+	int		 master;
+	int		 startup_complete;	/* a replica caught up once */
+	char		 master_site[300];	/* "" while no master is known */
+	uint64_t	 log_records_queued;	/* received, waiting for a gap */
+	uint64_t	 master_changes, elections;
+	uint32_t	 sites;			/* in the group, this one included */
+	uint32_t	 lsn_file, lsn_offset;	/* log position applied here */
+};
+
+enum sig_err	store_role(struct store *, struct store_role *);
+
+/*
  * Arm (seconds > 0) or disarm (0) the storage watchdog: if it fires, the
  * process leaves a marker asking the next opener for full recovery and exits
  * with status 75.  Workers arm it around each request; store_open arms it

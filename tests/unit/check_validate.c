@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <db.h>
 #include <uuid/uuid.h>
 
 #include "signet/auth.h"
@@ -185,6 +186,57 @@ START_TEST(test_config)
 }
 END_TEST
 
+START_TEST(test_config_replication)
+{
+	struct config	 cfg;
+	char		 msg[SIG_MSG_MAX], host[CONFIG_SITE_MAX];
+	unsigned	 port;
+
+	unsetenv("SIGNET_JWKS_MAX_BYTES");
+	ck_assert_int_eq(config_load(NULL, &cfg, msg), SIG_OK);
+	/* Stand-alone unless a site is named; quorum acknowledgements. */
+	ck_assert_str_eq(cfg.replication_site, "");
+	ck_assert_str_eq(cfg.replication_ack_policy, "quorum");
+	ck_assert_int_eq(cfg.replication_priority, 100);
+	ck_assert_int_eq(cfg.replication_ack_timeout_ms, 2000);
+	ck_assert_int_eq(config_site("db1.example:7001", host, &port), SIG_OK);
+	ck_assert_str_eq(host, "db1.example");
+	ck_assert_uint_eq(port, 7001);
+	ck_assert_int_eq(config_site("[::1]:65535", host, &port), SIG_OK);
+	ck_assert_str_eq(host, "::1");
+	ck_assert_uint_eq(port, 65535);
+	ck_assert_int_eq(config_site("::1:7001", host, &port), SIG_EINVAL);
+	ck_assert_int_eq(config_site("host", host, &port), SIG_EINVAL);
+	ck_assert_int_eq(config_site(":7001", host, &port), SIG_EINVAL);
+	ck_assert_int_eq(config_site("h:0", host, &port), SIG_EINVAL);
+	ck_assert_int_eq(config_site("h:65536", host, &port), SIG_EINVAL);
+	ck_assert_int_eq(config_site("h:+80", host, &port), SIG_EINVAL);
+	ck_assert_int_eq(config_site("h:80x", host, &port), SIG_EINVAL);
+	ck_assert_int_eq(config_site("a b:80", host, &port), SIG_EINVAL);
+	ck_assert_int_eq(config_set(&cfg, "replication_site",
+	    "127.0.0.1:7001", msg), SIG_OK);
+	ck_assert_int_eq(config_set(&cfg, "replication_site", "nope", msg),
+	    SIG_EINVAL);
+	ck_assert_str_eq(cfg.replication_site, "127.0.0.1:7001");
+	ck_assert_int_eq(config_set(&cfg, "replication_peers",
+	    "127.0.0.1:7002, [::1]:7003", msg), SIG_OK);
+	ck_assert_int_eq(config_set(&cfg, "replication_peers",
+	    "127.0.0.1:7002,", msg), SIG_OK);
+	ck_assert_int_eq(config_set(&cfg, "replication_peers",
+	    "127.0.0.1:7002,bad", msg), SIG_EINVAL);
+	ck_assert_int_eq(config_set(&cfg, "replication_ack_policy", "all",
+	    msg), SIG_OK);
+	ck_assert_int_eq(config_set(&cfg, "replication_ack_policy", "most",
+	    msg), SIG_EINVAL);
+	ck_assert_int_eq(config_ack_policy("quorum"), DB_REPMGR_ACKS_QUORUM);
+	ck_assert_int_eq(config_ack_policy("QUORUM"), -1);
+	ck_assert_int_eq(config_set(&cfg, "replication_ack_timeout_ms", "5",
+	    msg), SIG_EINVAL);
+	ck_assert_int_eq(config_set(&cfg, "replication_priority", "0", msg),
+	    SIG_OK);
+}
+END_TEST
+
 START_TEST(test_uuid_v7_valid)
 {
 	ck_assert(valid_uuid_v7("018f3c1e-7b2a-7c3d-8e4f-0123456789ab"));
@@ -244,6 +296,7 @@ main(void)
 	tcase_add_test(tc, test_content_type);
 	tcase_add_test(tc, test_auth_header);
 	tcase_add_test(tc, test_config);
+	tcase_add_test(tc, test_config_replication);
 	tcase_add_test(tc, test_uuid_v7_valid);
 	tcase_add_test(tc, test_uuid_v7_generator);
 	suite_add_tcase(s, tc);
