@@ -6,7 +6,7 @@ SIGNET_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   db5.3-util check curl gnutls-bin"
 SIGNET_LIGHTTPD_PACKAGES="lighttpd lighttpd-mod-openssl"
 SIGNET_APACHE_PACKAGES="apache2 libapache2-mod-fcgid"
-SIGNET_TEST_PACKAGES="python3 python3-pytest python3-requests python3-yaml openssl gnutls-bin"
+SIGNET_TEST_PACKAGES="python3 python3-pytest python3-requests python3-yaml python3-cryptography openssl gnutls-bin"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }

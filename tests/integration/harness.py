@@ -21,6 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 
 import requests
 
@@ -164,6 +165,23 @@ def ok_list(resp):
     assert isinstance(data, list), describe(resp)
     assert isinstance(meta.get("has_more"), bool), "meta.has_more missing: " + describe(resp)
     return data, meta["has_more"]
+
+
+def list_all(inst, path, token, id_field="id", limit=100, max_pages=1000):
+    """Every item of a paged listing (path without query), following
+    starting_after until has_more is false."""
+    out, after = [], None
+    for _ in range(max_pages):
+        q = "?limit=%d" % limit
+        if after is not None:
+            q += "&starting_after=" + urllib.parse.quote(after, safe="")
+        data, more = ok_list(inst.req("GET", path + q, token))
+        out.extend(data)
+        if not more:
+            return out
+        assert data, "has_more with an empty page: " + path
+        after = data[-1][id_field]
+    raise AssertionError("the listing %s does not end" % path)
 
 
 def no_content(resp):

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from conftest import SERVERS
-from harness import Instance, describe, err, free_port, ok, ok_list, sign_reference
+from harness import Instance, describe, err, free_port, list_all, ok, sign_reference
 
 WORKERS = 3
 CATCH_UP_S = 20.0
@@ -251,16 +251,7 @@ def test_failover_keeps_every_acknowledged_write(group, admin_token):
     after_id = wait_for("the new master accepts a write", accepts_write, timeout=30)
     writable_s = time.monotonic() - t_kill
 
-    listed = set()
-    after = None
-    while True:
-        items, more = ok_list(new.req("GET", "/v1/endpoints?limit=100" +
-                                      ("&starting_after=" + after if after else ""),
-                                      admin_token))
-        listed.update(e["id"] for e in items)
-        if not more:
-            break
-        after = items[-1]["id"]
+    listed = {e["id"] for e in list_all(new, "/v1/endpoints", admin_token)}
     missing = [i for i in before if i not in listed]
     print("\nfailover (%s): %d writes acknowledged before the kill, %d of them on the "
           "new master; elected after %.2f s, first write accepted after %.2f s"
