@@ -290,6 +290,7 @@ app_close(struct app *app)
 	store_close(app->store);
 	app->store = NULL;
 	auth_forget();
+	store_cache_clear();
 	crypto_wipe(&app->mk, sizeof(app->mk));
 }
 

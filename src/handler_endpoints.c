@@ -114,7 +114,8 @@ endpoint_view(const struct endpoint_kind *kind, json_object *rec)
 
 /*
  * Load the endpoint o->id of the caller's account into o->rec (locked for
- * update when rmw).  Another account's endpoint answers as absent.
+ * update when rmw; otherwise possibly shared, so read-only).  Another
+ * account's endpoint answers as absent.
  */
 static enum sig_err
 load(struct store_txn *t, struct op *o, int rmw)
@@ -124,7 +125,9 @@ load(struct store_txn *t, struct op *o, int rmw)
 
 	json_object_put(o->rec);
 	o->rec = NULL;
-	rc = store_get(t, o->kind->table, o->id, rmw, &o->rec);
+	/* A read-only load may share the parsed record (never modified). */
+	rc = rmw ? store_get(t, o->kind->table, o->id, 1, &o->rec) :
+	    store_get_shared(t, o->kind->table, o->id, &o->rec);
 	if (rc == SIG_ENOTFOUND)
 		return SIG_EENDPOINT;
 	if (rc != SIG_OK)

@@ -43,6 +43,22 @@ keys_of(json_object *rec)
 	return keys;
 }
 
+/* The keys of a record that is only read (it may be shared): NULL if none. */
+static json_object *
+keys_in(json_object *rec)
+{
+	json_object	*keys;
+
+	return json_object_object_get_ex(rec, "keys", &keys) &&
+	    json_object_is_type(keys, json_type_array) ? keys : NULL;
+}
+
+static size_t
+nkeys(json_object *keys)
+{
+	return keys != NULL ? json_object_array_length(keys) : 0;
+}
+
 /* Records are written only by this module; a missing member reads as "". */
 static const char *
 field(json_object *o, const char *name)
@@ -111,8 +127,8 @@ key_view(const char *id, const char *hint, int64_t created_at)
 json_object *
 keyring_list(json_object *rec)
 {
-	json_object	*keys = keys_of(rec), *out, *k;
-	size_t		 i, n = json_object_array_length(keys);
+	json_object	*keys = keys_in(rec), *out, *k;
+	size_t		 i, n = nkeys(keys);
 
 	out = json_object_new_array();
 	for (i = 0; i < n; i++) {
@@ -174,9 +190,9 @@ keyring_sign(const struct master_key *mk, json_object *rec,
     const char *msg_id, int64_t timestamp, const char *payload, size_t plen,
     char **header)
 {
-	json_object	*keys = keys_of(rec);
+	json_object	*keys = keys_in(rec);
 	unsigned char	 hk[WEBHOOK_KEY_MAX];
-	size_t		 i, n = json_object_array_length(keys), hklen, len = 0;
+	size_t		 i, n = nkeys(keys), hklen, len = 0;
 	char		*out;
 
 	*header = NULL;
@@ -205,10 +221,10 @@ keyring_verify(const struct master_key *mk, json_object *rec,
     const char *msg_id, int64_t timestamp, const char *payload, size_t plen,
     const char *sigheader, char *key_id)
 {
-	json_object	*keys = keys_of(rec), *key;
+	json_object	*keys = keys_in(rec), *key;
 	unsigned char	 hk[WEBHOOK_KEY_MAX];
 	char		 expected[WEBHOOK_SIG_LEN + 1];
-	size_t		 i, n = json_object_array_length(keys), hklen;
+	size_t		 i, n = nkeys(keys), hklen;
 	int		 found = 0;
 
 	/* Every key is tried, so timing says nothing about which matched. */

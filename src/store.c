@@ -378,6 +378,37 @@ store_get(struct store_txn *t, enum store_table tbl, const char *key, int rmw,
 	return SIG_OK;
 }
 
+enum sig_err
+store_get_raw(struct store_txn *t, enum store_table tbl, const char *key,
+    const char **data, size_t *len)
+{
+	static char	*buf;
+	static size_t	 cap;
+	DBT		 k, v;
+	char		*grown;
+	int		 dbrc;
+
+	key_dbt(&k, key);
+	for (;;) {
+		memset(&v, 0, sizeof(v));
+		v.flags = DB_DBT_USERMEM;
+		v.data = buf;
+		v.ulen = (u_int32_t)cap;
+		dbrc = t->s->db[tbl]->get(t->s->db[tbl], t->txn, &k, &v, 0);
+		if (dbrc != DB_BUFFER_SMALL)
+			break;
+		if ((grown = realloc(buf, v.size)) == NULL)
+			return SIG_EINTERNAL;
+		buf = grown;
+		cap = v.size;
+	}
+	if (dbrc != 0)
+		return map(t->s, dbrc, "get");
+	*data = buf;
+	*len = v.size;
+	return SIG_OK;
+}
+
 static enum sig_err
 put_raw(struct store_txn *t, enum store_table tbl, const char *key,
     const char *val, size_t len, int unique)

@@ -50,6 +50,11 @@ enum sig_err	keyring_add(const struct master_key *mk, json_object *rec,
  */
 enum sig_err	keyring_remove(json_object *rec, const char *key_id);
 
+/*
+ * keyring_list, keyring_sign and keyring_verify only read rec, which may be
+ * a shared record (store_get_shared).
+ */
+
 /* The public view of rec's keys, oldest first: [{id, key_hint, created_at}]. */
 json_object	*keyring_list(json_object *rec);
 

@@ -86,6 +86,27 @@ enum sig_err	store_run(struct store *, store_fn fn, void *arg);
 enum sig_err	store_get(struct store_txn *, enum store_table, const char *key,
 		    int rmw, json_object **out);
 
+/*
+ * Read the stored bytes of the record at key, unlocked after the read like
+ * store_get without rmw.  *data points into a buffer of this process that
+ * the next call reuses.  SIG_ENOTFOUND when absent.
+ */
+enum sig_err	store_get_raw(struct store_txn *, enum store_table,
+		    const char *key, const char **data, size_t *len);
+
+/*
+ * store_get for a record the caller only reads: parsing is skipped when the
+ * stored bytes are those this process parsed last time for key (a small
+ * per-process cache; the read itself always happens, in this transaction,
+ * so the answer is exactly store_get's).  *out is a reference the caller
+ * puts, to an object the cache may share: it must not be modified.
+ */
+enum sig_err	store_get_shared(struct store_txn *, enum store_table,
+		    const char *key, json_object **out);
+
+/* Drop everything store_get_shared keeps. */
+void	store_cache_clear(void);
+
 /* Write val at key, replacing any record.  val is not consumed. */
 enum sig_err	store_put(struct store_txn *, enum store_table, const char *key,
 		    json_object *val);

@@ -80,6 +80,64 @@ START_TEST(test_abort_and_commit)
 END_TEST
 
 static enum sig_err
+put_rec(struct store_txn *t, void *arg)
+{
+	json_object	*o = json_object_new_object();
+	enum sig_err	 rc;
+
+	json_object_object_add(o, "v", json_object_new_string(arg));
+	rc = store_put(t, TBL_ENDPOINTS, "ep", o);
+	json_object_put(o);
+	return rc;
+}
+
+static enum sig_err
+get_shared(struct store_txn *t, void *arg)
+{
+	return store_get_shared(t, TBL_ENDPOINTS, "ep", arg);
+}
+
+static enum sig_err
+del_rec(struct store_txn *t, void *arg)
+{
+	(void)arg;
+	return store_del(t, TBL_ENDPOINTS, "ep");
+}
+
+/* A shared read reuses the parse only while the stored bytes are the same. */
+START_TEST(test_shared_get)
+{
+	struct store	*s;
+	json_object	*a, *b, *c;
+
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	ck_assert_int_eq(store_run(s, put_rec, "one"), SIG_OK);
+	ck_assert_int_eq(store_run(s, get_shared, &a), SIG_OK);
+	ck_assert_int_eq(store_run(s, get_shared, &b), SIG_OK);
+	ck_assert_ptr_eq(a, b);
+	ck_assert_str_eq(json_object_get_string(
+	    json_object_object_get(b, "v")), "one");
+	/* Changed in the store (by any process): parsed again. */
+	ck_assert_int_eq(store_run(s, put_rec, "two"), SIG_OK);
+	ck_assert_int_eq(store_run(s, get_shared, &c), SIG_OK);
+	ck_assert_ptr_ne(c, a);
+	ck_assert_str_eq(json_object_get_string(
+	    json_object_object_get(c, "v")), "two");
+	/* The earlier references stay valid and unchanged. */
+	ck_assert_str_eq(json_object_get_string(
+	    json_object_object_get(a, "v")), "one");
+	json_object_put(a);
+	json_object_put(b);
+	json_object_put(c);
+	ck_assert_int_eq(store_run(s, del_rec, NULL), SIG_OK);
+	ck_assert_int_eq(store_run(s, get_shared, &a), SIG_ENOTFOUND);
+	ck_assert_ptr_null(a);
+	store_cache_clear();
+	store_close(s);
+}
+END_TEST
+
+static enum sig_err
 insert_twice(struct store_txn *t, void *arg)
 {
 	json_object	*o = json_object_new_object();
@@ -323,6 +381,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_abort_and_commit);
 	tcase_add_test(tc, test_unique);
+	tcase_add_test(tc, test_shared_get);
 	tcase_add_test(tc, test_scan_paging);
 	tcase_add_test(tc, test_concurrent_rmw);
 	tcase_add_test(tc, test_audit_prune);
