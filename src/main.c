@@ -248,6 +248,8 @@ worker(int sock)
 		free(res.body);
 		free(body);
 		FCGX_Finish_r(&r);
+		/* The answer is out: now the checkpoint, if one is due. */
+		store_housekeep(app.store);
 		if (++served % MAINTAIN_EVERY == 0)
 			(void)app_maintain(&app);
 		store_watchdog(0);

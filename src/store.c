@@ -54,6 +54,7 @@ struct store {
 	int		 failed;
 	unsigned	 writes;
 	unsigned	 maintain_every;	/* 0: no automatic log removal */
+	int		 maintain_due;		/* for store_housekeep */
 };
 
 struct store_txn {
@@ -257,6 +258,7 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return;
+	store_housekeep(s);
 	/* Closing flushes the log, which can meet a dead process's mutex. */
 	store_watchdog(OPEN_WATCHDOG_S);
 	for (i = 0; i < TBL_COUNT; i++)
@@ -330,18 +332,29 @@ store_run(struct store *s, store_fn fn, void *arg)
 		/*
 		 * Now and then: checkpoint, and remove the log files that
 		 * recovery no longer needs, so the directory stays bounded.
+		 * Not here, where the caller still waits for its answer:
+		 * store_housekeep does it once the answer is out.
 		 */
 		if (t.wrote && s->maintain_every > 0 &&
-		    ++s->writes % s->maintain_every == 0 &&
-		    ((dbrc = s->env->txn_checkpoint(s->env, 1024, 0, 0)) != 0 ||
-		    (dbrc = s->env->log_archive(s->env, NULL,
-		    DB_ARCH_REMOVE)) != 0))
-			log_msg(LOG_WARN, "log maintenance: %s",
-			    db_strerror(dbrc));
+		    ++s->writes % s->maintain_every == 0)
+			s->maintain_due = 1;
 		return SIG_OK;
 	}
 	log_msg(LOG_WARN, "transaction gave up after %d deadlocks", attempt);
 	return SIG_EUNAVAIL;
+}
+
+void
+store_housekeep(struct store *s)
+{
+	int	 dbrc;
+
+	if (s == NULL || !s->maintain_due || store_failed(s))
+		return;
+	s->maintain_due = 0;
+	if ((dbrc = s->env->txn_checkpoint(s->env, 1024, 0, 0)) != 0 ||
+	    (dbrc = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE)) != 0)
+		log_msg(LOG_WARN, "log maintenance: %s", db_strerror(dbrc));
 }
 
 static void

@@ -57,6 +57,13 @@ void	store_watchdog(unsigned seconds);
  */
 void	store_set_maintenance(struct store *, unsigned every);
 
+/*
+ * Do the maintenance that store_run found due (a checkpoint and log
+ * removal), if any.  Workers call it after sending an answer, so that no
+ * request waits for it; store_close calls it too.  NULL is accepted.
+ */
+void	store_housekeep(struct store *);
+
 /* Close every handle.  NULL is accepted. */
 void	store_close(struct store *);
 
