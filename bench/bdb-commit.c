@@ -35,7 +35,7 @@
 #include <db.h>
 
 /* The values of src/store.c. */
-#define STORE_CACHE_BYTES	(8 * 1024 * 1024)
+#define STORE_CACHE_BYTES	(2 * 1024 * 1024)
 #define STORE_LOCK_TIMEOUT_US	(3 * 1000 * 1000)
 #define STORE_LOG_FILE_BYTES	(2 * 1024 * 1024)
 #define MAX_PROCS		256

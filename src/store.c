@@ -28,7 +28,7 @@
 #include "signet/store.h"
 
 #define STORE_MAX_TRIES		64
-#define STORE_CACHE_BYTES	(8 * 1024 * 1024)
+#define STORE_CACHE_BYTES	(2 * 1024 * 1024)
 #define STORE_LOCK_TIMEOUT_US	(3 * 1000 * 1000)
 #define STORE_CHECKPOINT_EVERY	256	/* write transactions per process */
 #define STORE_MAX_VALUE		(1024 * 1024)
