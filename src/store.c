@@ -98,9 +98,11 @@ on_watchdog(int sig)
 void
 store_watchdog(unsigned seconds)
 {
+	static int	 installed;	/* the handler, once per process */
 	struct sigaction sa;
 
-	if (seconds > 0 && marker_path[0] != '\0') {
+	if (seconds > 0 && marker_path[0] != '\0' && !installed) {
+		installed = 1;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_watchdog;
 		sigemptyset(&sa.sa_mask);
