@@ -80,6 +80,13 @@ static volatile int env_panicked;
 
 static char	 marker_path[PATH_MAX];
 
+/*
+ * Whether the watchdog is on.  Off, the alarm may still be pending (it is
+ * re-armed at most once a second, not twice a request): it then does
+ * nothing, and the call it interrupted resumes (SA_RESTART).
+ */
+static volatile sig_atomic_t watching;
+
 static void
 on_watchdog(int sig)
 {
@@ -88,6 +95,8 @@ on_watchdog(int sig)
 	int	 fd;
 
 	(void)sig;
+	if (!watching)
+		return;
 	metrics_count(METRIC_WATCHDOG_EXITS);
 	if ((fd = open(marker_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
 		close(fd);
@@ -99,16 +108,36 @@ void
 store_watchdog(unsigned seconds)
 {
 	static int	 installed;	/* the handler, once per process */
+	static time_t	 armed_at;	/* CLOCK_MONOTONIC seconds */
+	static unsigned	 armed_for;
 	struct sigaction sa;
+	struct timespec	 now;
 
-	if (seconds > 0 && marker_path[0] != '\0' && !installed) {
+	if (seconds == 0) {
+		watching = 0;
+		return;
+	}
+	if (marker_path[0] == '\0')
+		return;
+	if (!installed) {
 		installed = 1;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_watchdog;
+		sa.sa_flags = SA_RESTART;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGALRM, &sa, NULL);
 	}
-	alarm(seconds);
+	/*
+	 * An alarm armed less than a second ago for as long still gives this
+	 * request seconds - 1 at least: keep it.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (armed_for != seconds || now.tv_sec - armed_at >= 1) {
+		alarm(seconds);
+		armed_at = now.tv_sec;
+		armed_for = seconds;
+	}
+	watching = 1;
 }
 
 static int

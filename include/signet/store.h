@@ -46,7 +46,10 @@ enum sig_err	store_open(const char *home, struct store **out);
  * Arm (seconds > 0) or disarm (0) the storage watchdog: if it fires, the
  * process leaves a marker asking the next opener for full recovery and exits
  * with status 75.  Workers arm it around each request; store_open arms it
- * around the environment open.  Uses SIGALRM.
+ * around the environment open.  Uses SIGALRM (SA_RESTART); the alarm is
+ * re-armed at most once a second, so an armed watchdog fires between
+ * seconds - 1 and seconds after the call, and a disarmed one may still
+ * deliver a SIGALRM that does nothing.
  */
 void	store_watchdog(unsigned seconds);
 
