@@ -55,7 +55,12 @@ enum sig_err	keyring_remove(json_object *rec, const char *key_id);
  * a shared record (store_get_shared).
  */
 
-/* The public view of rec's keys, oldest first: [{id, key_hint, created_at}]. */
+/*
+ * The public view of rec's keys, oldest first: [{id, key_hint, created_at}].
+ * A new reference to an array kept on rec (until keyring_add or
+ * keyring_remove changes it): read-only, and printed always as compact
+ * JSON without escaped slashes, whatever the flags.
+ */
 json_object	*keyring_list(json_object *rec);
 
 /* The create response for k: {id, signing_secret, key_hint, created_at}. */
