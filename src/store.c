@@ -388,6 +388,31 @@ store_housekeep(struct store *s)
 		log_msg(LOG_WARN, "log maintenance: %s", db_strerror(dbrc));
 }
 
+enum sig_err
+store_read(struct store *s, store_fn fn, void *arg)
+{
+	struct store_txn t;
+	enum sig_err	 rc = SIG_EUNAVAIL;
+	int		 attempt;
+
+	if (store_failed(s))
+		return SIG_EUNAVAIL;
+	for (attempt = 0; attempt < STORE_MAX_TRIES; attempt++) {
+		t.s = s;
+		t.txn = NULL;
+		t.wrote = 0;
+		if ((rc = fn(&t, arg)) != SIG_ERETRY)
+			return rc;
+		if (store_failed(s))
+			return SIG_EUNAVAIL;
+		(void)s->env->failchk(s->env, 0);
+		metrics_count(METRIC_DEADLOCKS_RETRIED);
+		backoff(attempt);
+	}
+	log_msg(LOG_WARN, "read gave up after %d deadlocks", attempt);
+	return SIG_EUNAVAIL;
+}
+
 static void
 key_dbt(DBT *k, const char *key)
 {
@@ -459,7 +484,7 @@ put_raw(struct store_txn *t, enum store_table tbl, const char *key,
 {
 	DBT	 k, v;
 
-	if (len > STORE_MAX_VALUE)
+	if (len > STORE_MAX_VALUE || t->txn == NULL)	/* store_read */
 		return SIG_EINTERNAL;
 	key_dbt(&k, key);
 	memset(&v, 0, sizeof(v));
@@ -528,6 +553,8 @@ store_del(struct store_txn *t, enum store_table tbl, const char *key)
 {
 	DBT	 k;
 
+	if (t->txn == NULL)		/* store_read */
+		return SIG_EINTERNAL;
 	key_dbt(&k, key);
 	t->wrote = 1;
 	return map(t->s, t->s->db[tbl]->del(t->s->db[tbl], t->txn, &k, 0),

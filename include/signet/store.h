@@ -89,6 +89,15 @@ typedef enum sig_err (*store_fn)(struct store_txn *, void *arg);
 enum sig_err	store_run(struct store *, store_fn fn, void *arg);
 
 /*
+ * Run fn(t, arg) for a read of a single record, without a transaction: the
+ * read sees the last committed version (Berkeley DB locks the page for the
+ * call only), which for one get is all a transaction would give, at less
+ * cost.  fn must only read, and not lock (rmw): writes fail with
+ * SIG_EINTERNAL.  Deadlocks rerun fn as in store_run.
+ */
+enum sig_err	store_read(struct store *, store_fn fn, void *arg);
+
+/*
  * Read the record at key.  With rmw the record is write-locked until the
  * transaction ends (read-modify-write without deadlocks).  On SIG_OK *out
  * is a new object owned by the caller; SIG_ENOTFOUND when absent.
