@@ -289,7 +289,8 @@ audit_page(struct store_txn *t, const char *account, const char *resource_id,
 			    after_id ? after : NULL, want);
 		}
 	if (rc == SIG_OK) {
-		qsort(g.e, g.n, sizeof(*g.e), by_suffix);
+		if (g.n > 0)
+			qsort(g.e, g.n, sizeof(*g.e), by_suffix);
 		*more = g.n > (size_t)limit;
 		*events = json_object_new_array();
 	}
