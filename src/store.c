@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <dirent.h>
 
@@ -31,6 +32,7 @@
 #define STORE_CACHE_BYTES	(2 * 1024 * 1024)
 #define STORE_LOCK_TIMEOUT_US	(3 * 1000 * 1000)
 #define STORE_CHECKPOINT_EVERY	256	/* write transactions per process */
+#define STORE_CHECKPOINT_S	5	/* at most one checkpoint in this time */
 #define STORE_MAX_VALUE		(1024 * 1024)
 #define STORE_LOG_FILE_BYTES	(2 * 1024 * 1024)
 
@@ -76,6 +78,7 @@ static volatile int env_panicked;
  * marker, recovers (recreating the regions), and service resumes.
  */
 #define RECOVER_MARKER		"recover.needed"
+#define MAINTENANCE_LOCK	"maintenance.lock"
 #define OPEN_WATCHDOG_S		10
 
 static char	 marker_path[PATH_MAX];
@@ -375,17 +378,57 @@ store_run(struct store *s, store_fn fn, void *arg)
 	return SIG_EUNAVAIL;
 }
 
+/*
+ * One process at a time, and not more often than every STORE_CHECKPOINT_S
+ * seconds: a checkpoint can wait for pages that others keep changing
+ * (Berkeley DB then sleeps a whole second and retries), every other process
+ * that asked for one meanwhile queued behind it, and under a steady write
+ * load a checkpoint fell due every few hundred writes, so the workers spent
+ * a good part of their time stalled.  The lock (which goes with its holder
+ * if it dies) says who is at it; its file's time says when one last ended.
+ * Returns the descriptor to unlock, or -1 to skip.
+ */
+static int
+maintenance_lock(struct store *s)
+{
+	static int	 fd = -1;
+	const char	*home = NULL;
+	char		 path[PATH_MAX];
+	struct stat	 st;
+
+	if (fd == -1) {
+		if (s->env->get_home(s->env, &home) != 0 || home == NULL ||
+		    snprintf(path, sizeof(path), "%s/%s", home,
+		    MAINTENANCE_LOCK) >= (int)sizeof(path))
+			return -1;
+		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+			return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && st.st_mtime <= time(NULL) &&
+	    time(NULL) - st.st_mtime < STORE_CHECKPOINT_S) {
+		(void)flock(fd, LOCK_UN);
+		return -1;
+	}
+	return fd;
+}
+
 void
 store_housekeep(struct store *s)
 {
-	int	 dbrc;
+	int	 dbrc, fd;
 
 	if (s == NULL || !s->maintain_due || store_failed(s))
 		return;
 	s->maintain_due = 0;
+	if ((fd = maintenance_lock(s)) == -1)
+		return;		/* another process is at it */
 	if ((dbrc = s->env->txn_checkpoint(s->env, 1024, 0, 0)) != 0 ||
 	    (dbrc = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE)) != 0)
 		log_msg(LOG_WARN, "log maintenance: %s", db_strerror(dbrc));
+	(void)futimens(fd, NULL);
+	(void)flock(fd, LOCK_UN);
 }
 
 enum sig_err
