@@ -14,8 +14,9 @@
  * process, as store_run does every 256 write transactions (default 0: off,
  * the raw ceiling).  -a also puts, in the same transaction, a key into a
  * second table that every process inserts at the same place, as Signet's
- * audit index does ("au:<account>:<inverted time>:<id>" in index.db): an
- * experiment showing what a shared hot B-tree page costs (not the ceiling).
+ * audit index did before it was sharded per worker ("au:<account>:<inverted
+ * time>:<id>" in index.db): an experiment showing what a shared hot B-tree
+ * page costs (not the ceiling).
  * Prints one JSON line:
  *   {"procs": N, "seconds": T, "commits": C, "commits_per_s": R,
  *    "p50_us": ..., "p99_us": ...}
@@ -35,7 +36,7 @@
 #include <db.h>
 
 /* The values of src/store.c. */
-#define STORE_CACHE_BYTES	(8 * 1024 * 1024)
+#define STORE_CACHE_BYTES	(2 * 1024 * 1024)
 #define STORE_LOCK_TIMEOUT_US	(3 * 1000 * 1000)
 #define STORE_LOG_FILE_BYTES	(2 * 1024 * 1024)
 #define MAX_PROCS		256

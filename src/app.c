@@ -304,20 +304,9 @@ app_close(struct app *app)
 {
 	store_close(app->store);
 	app->store = NULL;
+	auth_forget();
+	store_cache_clear();
 	crypto_wipe(&app->mk, sizeof(app->mk));
-}
-
-struct auth_args {
-	const char		*token;
-	struct principal	*who;
-};
-
-static enum sig_err
-auth_tx(struct store_txn *t, void *arg)
-{
-	struct auth_args *a = arg;
-
-	return auth_lookup(t, a->token, a->who);
 }
 
 /* Steps before the handler; SIG_OK lets it run. */
@@ -325,7 +314,6 @@ static enum sig_err
 prepare(struct app *app, const struct http_request *req, struct ctx *c,
     struct route_match *m, char *path)
 {
-	struct auth_args a;
 	char		 token[AUTH_TOKEN_LEN + 1];
 	unsigned	 flags;
 	enum sig_err	 rc;
@@ -348,9 +336,7 @@ prepare(struct app *app, const struct http_request *req, struct ctx *c,
 		if (!auth_parse_header(req->authorization,
 		    (flags & ROUTE_SERVICE) != 0, token))
 			return SIG_EUNAUTH;
-		a.token = token;
-		a.who = &c->who;
-		rc = store_run(app->store, auth_tx, &a);
+		rc = auth_check(app->store, token, &c->who);
 		crypto_wipe(token, sizeof(token));
 		if (rc != SIG_OK)
 			return rc;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "signet/audit.h"
 #include "signet/auth.h"
@@ -12,11 +13,34 @@
 #include "signet/crypto.h"
 #include "signet/ids.h"
 #include "signet/json.h"
+#include "signet/metrics.h"
 #include "signet/totp.h"
 #include "signet/validate.h"
 
 #define TOKEN_PREFIX	"sgk_"
 #define TOKEN_BYTES	32
+#define CACHE_SLOTS	64
+/*
+ * How long a worker may keep a resolved token.  Revocations reach every
+ * worker at once through the shared generation; this only bounds what an
+ * operator who replaced metrics.shm under running workers would miss.
+ */
+#define CACHE_TTL_S	10
+
+/*
+ * What a token resolved to, per worker, keyed by the token's SHA-256 (the
+ * token itself is never kept).  An entry counts only while the shared
+ * credential generation is the one read before the lookup that filled it.
+ */
+struct cached_principal {
+	unsigned char	 hash[CRYPTO_SHA256_LEN];
+	uint64_t	 generation;
+	time_t		 until;		/* CLOCK_MONOTONIC seconds */
+	int		 used;
+	struct principal who;
+};
+
+static struct cached_principal cache[CACHE_SLOTS];
 
 int
 auth_parse_header(const char *header, int service, char *token)
@@ -53,15 +77,15 @@ token_hash_hex(const char *token, char *hex)
 	ids_hex(h, sizeof(h), hex);
 }
 
-enum sig_err
-auth_lookup(struct store_txn *t, const char *token, struct principal *who)
+/* The principal of the token whose SHA-256 is hex (64 digits). */
+static enum sig_err
+lookup_hash(struct store_txn *t, const char *hex, struct principal *who)
 {
-	char		 hex[2 * CRYPTO_SHA256_LEN + 1], akid[IDS_MAX];
+	char		 akid[IDS_MAX];
 	json_object	*rec = NULL, *v;
 	const char	*stored, *account, *name;
 	enum sig_err	 rc;
 
-	token_hash_hex(token, hex);
 	rc = store_get_str(t, TBL_TOKENS, hex, akid, sizeof(akid));
 	if (rc == SIG_ENOTFOUND)
 		return SIG_EUNAUTH;
@@ -92,6 +116,88 @@ auth_lookup(struct store_txn *t, const char *token, struct principal *who)
 done:
 	json_object_put(rec);
 	return rc;
+}
+
+enum sig_err
+auth_lookup(struct store_txn *t, const char *token, struct principal *who)
+{
+	char	 hex[2 * CRYPTO_SHA256_LEN + 1];
+
+	token_hash_hex(token, hex);
+	return lookup_hash(t, hex, who);
+}
+
+struct check_args {
+	const char		*hex;
+	struct principal	*who;
+};
+
+static enum sig_err
+check_tx(struct store_txn *t, void *arg)
+{
+	struct check_args *a = arg;
+
+	return lookup_hash(t, a->hex, a->who);
+}
+
+static time_t
+now_mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+enum sig_err
+auth_check(struct store *s, const char *token, struct principal *who)
+{
+	unsigned char		 h[CRYPTO_SHA256_LEN];
+	char			 hex[2 * CRYPTO_SHA256_LEN + 1];
+	struct cached_principal	*e;
+	struct check_args	 a;
+	uint64_t		 gen = 0;
+	time_t			 now;
+	int			 shared;
+	enum sig_err		 rc;
+
+	crypto_sha256(token, strlen(token), h);
+	/*
+	 * The generation before the lookup: a revocation after it shows.  A
+	 * replicated site caches nothing: a revocation made on the master
+	 * moves only the master's generation.
+	 */
+	shared = !store_replicated(s) && metrics_auth_generation(&gen);
+	now = now_mono();
+	e = &cache[h[0] % CACHE_SLOTS];
+	if (shared && e->used && e->generation == gen && now < e->until &&
+	    crypto_equal(e->hash, h, sizeof(h))) {
+		*who = e->who;
+		return SIG_OK;
+	}
+	ids_hex(h, sizeof(h), hex);
+	a.hex = hex;
+	a.who = who;
+	if ((rc = store_run(s, check_tx, &a)) != SIG_OK) {
+		/* Unknown and revoked tokens are never kept. */
+		if (crypto_equal(e->hash, h, sizeof(h)))
+			e->used = 0;
+		return rc;
+	}
+	if (shared) {
+		memcpy(e->hash, h, sizeof(h));
+		e->generation = gen;
+		e->until = now + CACHE_TTL_S;
+		e->who = *who;
+		e->used = 1;
+	}
+	return SIG_OK;
+}
+
+void
+auth_forget(void)
+{
+	crypto_wipe(cache, sizeof(cache));
 }
 
 /* An audit event for a change made with signetctl. */
@@ -236,9 +342,15 @@ apikey_revoke(struct store_txn *t, void *arg)
 enum sig_err
 auth_apikey_revoke(struct store *s, const char *id)
 {
+	enum sig_err	 rc;
+
 	if (!valid_apikey_id(id))
 		return SIG_EINVAL;
-	return store_run(s, apikey_revoke, (void *)id);
+	rc = store_run(s, apikey_revoke, (void *)id);
+	/* After the commit: workers then drop what they kept (auth_check). */
+	if (rc == SIG_OK)
+		(void)metrics_auth_revoked();
+	return rc;
 }
 
 struct totp_args {

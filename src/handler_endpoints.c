@@ -24,6 +24,12 @@
 #define MAX_TOLERANCE		(366 * 24 * 3600)
 #define MAX_TIMESTAMP		INT64_C(253402300799)	/* 9999-12-31 */
 
+static enum sig_err	get_tx(struct store_txn *, void *);
+static enum sig_err	key_list_tx(struct store_txn *, void *);
+static enum sig_err	sign_tx(struct store_txn *, void *);
+static enum sig_err	verify_tx(struct store_txn *, void *);
+static int		reads_one(store_fn);
+
 struct endpoint_kind {
 	enum store_table table;
 	const char	*tag;		/* index prefix */
@@ -114,7 +120,8 @@ endpoint_view(const struct endpoint_kind *kind, json_object *rec)
 
 /*
  * Load the endpoint o->id of the caller's account into o->rec (locked for
- * update when rmw).  Another account's endpoint answers as absent.
+ * update when rmw; otherwise possibly shared, so read-only).  Another
+ * account's endpoint answers as absent.
  */
 static enum sig_err
 load(struct store_txn *t, struct op *o, int rmw)
@@ -124,7 +131,9 @@ load(struct store_txn *t, struct op *o, int rmw)
 
 	json_object_put(o->rec);
 	o->rec = NULL;
-	rc = store_get(t, o->kind->table, o->id, rmw, &o->rec);
+	/* A read-only load may share the parsed record (never modified). */
+	rc = rmw ? store_get(t, o->kind->table, o->id, 1, &o->rec) :
+	    store_get_shared(t, o->kind->table, o->id, &o->rec);
 	if (rc == SIG_ENOTFOUND)
 		return SIG_EENDPOINT;
 	if (rc != SIG_OK)
@@ -157,13 +166,17 @@ audit_endpoint(struct store_txn *t, struct op *o, const char *verb)
 	return ctx_audit(t, o->c, action, o->kind->resource, o->id);
 }
 
-/* Run fn in a transaction; on success hand o->out to the response. */
+/*
+ * Run fn in a transaction (a plain read for the callbacks that read only
+ * the endpoint: see reads_one); on success hand o->out to the response.
+ */
 static enum sig_err
 run(struct op *o, store_fn fn, int status)
 {
 	enum sig_err	 rc;
 
-	rc = store_run(o->c->app->store, fn, o);
+	rc = reads_one(fn) ? store_read(o->c->app->store, fn, o) :
+	    store_run(o->c->app->store, fn, o);
 	if (rc == SIG_OK) {
 		o->c->status = status;
 		o->c->data = o->out;
@@ -172,6 +185,14 @@ run(struct op *o, store_fn fn, int status)
 	op_reset(o);
 	keyring_forget(&o->nk);
 	return rc;
+}
+
+/* Whether fn reads the endpoint record and nothing else (store_read). */
+static int
+reads_one(store_fn fn)
+{
+	return fn == get_tx || fn == key_list_tx || fn == sign_tx ||
+	    fn == verify_tx;
 }
 
 /* A request that names an endpoint in its path and needs nothing else. */

@@ -48,13 +48,63 @@ ids_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Write n decimal digits of v, zero-padded, at p. */
+static char *
+put_digits(char *p, unsigned v, int n)
+{
+	int	 i;
+
+	for (i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
 char *
 ids_time(int64_t t, int us, char *out)
 {
+	int64_t		 secs_in = us ? t / 1000000 : t;
 	struct tm	 tm;
 	time_t		 secs = us ? (time_t)(t / 1000000) : (time_t)t;
 	size_t		 n;
 
+	/*
+	 * Years 1970-9999, by the civil-from-days algorithm (H. Hinnant):
+	 * gmtime_r and strftime cost more than the rest of a key listing.
+	 */
+	if (t >= 0 && secs_in <= INT64_C(253402300799)) {
+		int64_t	 days = secs_in / 86400, sod = secs_in % 86400;
+		int64_t	 z = days + 719468, era = z / 146097;
+		unsigned doe = (unsigned)(z - era * 146097);
+		unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) /
+		    365;
+		unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+		unsigned mp = (5 * doy + 2) / 153;
+		unsigned d = doy - (153 * mp + 2) / 5 + 1;
+		unsigned m = mp < 10 ? mp + 3 : mp - 9;
+		unsigned y = (unsigned)(yoe + era * 400) + (m <= 2);
+		char	*p = out;
+
+		p = put_digits(p, y, 4);
+		*p++ = '-';
+		p = put_digits(p, m, 2);
+		*p++ = '-';
+		p = put_digits(p, d, 2);
+		*p++ = 'T';
+		p = put_digits(p, (unsigned)(sod / 3600), 2);
+		*p++ = ':';
+		p = put_digits(p, (unsigned)(sod / 60 % 60), 2);
+		*p++ = ':';
+		p = put_digits(p, (unsigned)(sod % 60), 2);
+		if (us) {
+			*p++ = '.';
+			p = put_digits(p, (unsigned)(t % 1000000), 6);
+		}
+		*p++ = 'Z';
+		*p = '\0';
+		return out;
+	}
 	gmtime_r(&secs, &tm);
 	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (us)

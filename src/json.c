@@ -123,6 +123,117 @@ surrogates_paired(const char *s, size_t len)
 	return 1;
 }
 
+/*
+ * One pass over the text that answers 1 only when all three checks below
+ * (no NUL byte or \u0000, strict UTF-8, paired surrogate escapes) would
+ * pass.  It is conservative: any \u escape of a NUL or a surrogate half, or
+ * one without four hex digits, answers 0 and the separate checks decide.
+ * Escapes are stepped over as escapes_nul and surrogates_paired step over
+ * them, so it sees the text the way they do.
+ */
+#define ONES	UINT64_C(0x0101010101010101)
+
+static int
+plainly_valid(const unsigned char *s, size_t len)
+{
+	size_t	 i = 0, n, k;
+	uint32_t cp;
+	unsigned v;
+
+	while (i < len) {
+		if (len - i >= 8) {
+			/* Eight plain bytes at a time: ASCII, >= 0x20, no '\\'. */
+			uint64_t w, bs;
+
+			/*
+			 * Any byte >= 0x80, any byte < 0x20 (exact once none
+			 * is >= 0x80), any byte equal to '\\' (its XOR is zero).
+			 */
+			memcpy(&w, s + i, 8);
+			bs = w ^ ONES * '\\';
+			if (((w | ((w - ONES * 0x20) & ~w) | ((bs - ONES) & ~bs)) &
+			    ONES * 0x80) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '\\') {
+			i++;
+			continue;
+		}
+		if (s[i] == '\0')
+			return 0;
+		if (s[i] == '\\') {
+			if (i + 1 >= len)
+				return 0;
+			if (s[i + 1] != 'u') {
+				if (s[i + 1] < 0x20 || s[i + 1] >= 0x80)
+					return 0;
+				i += 2;
+				continue;
+			}
+			if (len - i < 6 || hex4((const char *)s + i + 2, &v) != 0 ||
+			    v == 0 || (v >= 0xd800 && v <= 0xdfff))
+				return 0;
+			i += 6;
+			continue;
+		}
+		if (s[i] < 0x80) {	/* other control characters */
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1;
+			cp = s[i] & 0x1f;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			cp = s[i] & 0x0f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			cp = s[i] & 0x07;
+		} else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/*
+ * The strict tokenizer, made once per process and reset for each body
+ * (dropped after a large one, which would leave its buffer grown).
+ */
+#define TOKENER_KEEP_MAX	(64 * 1024)
+
+static struct json_tokener *body_tok;
+
+static struct json_tokener *
+body_tokener(void)
+{
+	/* json-c counts the outermost value as depth 1. */
+	if (body_tok == NULL &&
+	    (body_tok = json_tokener_new_ex(JSON_MAX_DEPTH)) != NULL)
+		/*
+		 * No JSON_TOKENER_VALIDATE_UTF8: every body reaching it has
+		 * passed valid_utf8, which is stricter (a stray non-ASCII byte
+		 * outside a string is now "unexpected character" rather than
+		 * "invalid utf-8 string"; both are 400).
+		 */
+		json_tokener_set_flags(body_tok, JSON_TOKENER_STRICT);
+	if (body_tok != NULL)
+		json_tokener_reset(body_tok);
+	return body_tok;
+}
+
 enum sig_err
 json_parse_body(const char *buf, size_t len, json_object **out, char *msg)
 {
@@ -141,27 +252,27 @@ json_parse_body(const char *buf, size_t len, json_object **out, char *msg)
 		*out = json_object_new_object();
 		return *out ? SIG_OK : SIG_EINTERNAL;
 	}
-	if (memchr(buf, '\0', len) != NULL || escapes_nul(buf, len)) {
-		snprintf(msg, SIG_MSG_MAX, "strings must not contain NUL");
-		return SIG_EINVAL;
-	}
-	if (!valid_utf8((const unsigned char *)buf, len) ||
-	    !surrogates_paired(buf, len)) {
-		snprintf(msg, SIG_MSG_MAX, "request body is not valid UTF-8");
-		return SIG_EINVAL;
+	if (!plainly_valid((const unsigned char *)buf, len)) {
+		if (memchr(buf, '\0', len) != NULL || escapes_nul(buf, len)) {
+			snprintf(msg, SIG_MSG_MAX, "strings must not contain NUL");
+			return SIG_EINVAL;
+		}
+		if (!valid_utf8((const unsigned char *)buf, len) ||
+		    !surrogates_paired(buf, len)) {
+			snprintf(msg, SIG_MSG_MAX,
+			    "request body is not valid UTF-8");
+			return SIG_EINVAL;
+		}
 	}
 	/* The tokenizer wants the terminating NUL, or a bare number waits. */
 	if ((copy = malloc(len + 1)) == NULL)
 		return SIG_EINTERNAL;
 	memcpy(copy, buf, len);
 	copy[len] = '\0';
-	/* json-c counts the outermost value as depth 1. */
-	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL) {
+	if ((tok = body_tokener()) == NULL) {
 		free(copy);
 		return SIG_EINTERNAL;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, copy, (int)len + 1);
 	jerr = json_tokener_get_error(tok);
 	if (o != NULL && jerr == json_tokener_success &&
@@ -174,8 +285,11 @@ json_parse_body(const char *buf, size_t len, json_object **out, char *msg)
 		if (i < len)
 			jerr = json_tokener_error_parse_unexpected;
 	}
-	json_tokener_free(tok);
 	free(copy);
+	if (len > TOKENER_KEEP_MAX) {
+		json_tokener_free(body_tok);
+		body_tok = NULL;
+	}
 	if (o == NULL || jerr != json_tokener_success) {
 		json_object_put(o);
 		if (jerr == json_tokener_error_depth)
@@ -312,10 +426,58 @@ envelope(const char *key, json_object *payload, const char *rid, int has_more)
 	return s;
 }
 
+/* Request ids are ours ("req_" + hex): nothing in them needs escaping. */
+static int
+plain_id(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '_'))
+			return 0;
+	return 1;
+}
+
 char *
 json_envelope_ok(json_object *data, const char *rid, int has_more)
 {
-	return envelope("data", data, rid, has_more);
+	static const char meta[] = ",\"meta\":{\"request_id\":\"";
+	const char	*d, *more;
+	size_t		 dlen, rlen, mlen, n;
+	char		*out, *p;
+
+	if (!plain_id(rid))
+		return envelope("data", data, rid, has_more);
+	/*
+	 * The bytes envelope() would make, without a second tree: the data
+	 * serialised once, then the meta object around it.
+	 */
+	d = json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (d == NULL) {
+		json_object_put(data);
+		return NULL;
+	}
+	more = has_more < 0 ? "}}" : has_more ? ",\"has_more\":true}}" :
+	    ",\"has_more\":false}}";
+	dlen = strlen(d);
+	rlen = strlen(rid);
+	mlen = strlen(more);
+	n = 8 + dlen + sizeof(meta) - 1 + rlen + 1 + mlen + 1;
+	if ((out = malloc(n)) != NULL) {
+		p = out;
+		memcpy(p, "{\"data\":", 8);
+		p += 8;
+		memcpy(p, d, dlen);
+		p += dlen;
+		memcpy(p, meta, sizeof(meta) - 1);
+		p += sizeof(meta) - 1;
+		memcpy(p, rid, rlen);
+		p += rlen;
+		*p++ = '"';
+		memcpy(p, more, mlen + 1);
+	}
+	json_object_put(data);
+	return out;
 }
 
 char *

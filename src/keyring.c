@@ -5,12 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/printbuf.h>
+
 #include "signet/ids.h"
 #include "signet/json.h"
 #include "signet/keyring.h"
 #include "signet/log.h"
 
 #define HINT_LEN	4
+
+static void	forget_list(json_object *rec);
 
 enum sig_err
 keyring_new_key(struct new_key *k)
@@ -43,6 +47,22 @@ keys_of(json_object *rec)
 	return keys;
 }
 
+/* The keys of a record that is only read (it may be shared): NULL if none. */
+static json_object *
+keys_in(json_object *rec)
+{
+	json_object	*keys;
+
+	return json_object_object_get_ex(rec, "keys", &keys) &&
+	    json_object_is_type(keys, json_type_array) ? keys : NULL;
+}
+
+static size_t
+nkeys(json_object *keys)
+{
+	return keys != NULL ? json_object_array_length(keys) : 0;
+}
+
 /* Records are written only by this module; a missing member reads as "". */
 static const char *
 field(json_object *o, const char *name)
@@ -62,6 +82,7 @@ keyring_add(const struct master_key *mk, json_object *rec,
 
 	if (json_object_array_length(keys) >= KEYRING_MAX_KEYS)
 		return SIG_EMAXKEYS;
+	forget_list(rec);
 	rc = crypto_seal(mk, k->id, k->secret, strlen(k->secret), &sealed);
 	if (rc != SIG_OK)
 		return rc;
@@ -89,6 +110,7 @@ keyring_remove(json_object *rec, const char *key_id)
 			continue;
 		if (n == 1)
 			return SIG_ELASTKEY;
+		forget_list(rec);
 		json_object_array_del_idx(keys, i, 1);
 		return SIG_OK;
 	}
@@ -108,18 +130,59 @@ key_view(const char *id, const char *hint, int64_t created_at)
 	return o;
 }
 
+/*
+ * The key listing is kept on the record it was made from (json-c's
+ * userdata of rec), with its serialisation: a record shared by the store's
+ * cache then answers every listing without building or printing it again.
+ * keyring_add and keyring_remove, which change the keys, drop it.
+ */
+static int
+print_kept(json_object *jso, struct printbuf *pb, int level, int flags)
+{
+	const char	*text = json_object_get_userdata(jso);
+
+	(void)level;
+	(void)flags;
+	return printbuf_memappend(pb, text, (int)strlen(text));
+}
+
+static void
+put_kept(json_object *jso, void *list)
+{
+	(void)jso;
+	json_object_put(list);
+}
+
+static void
+forget_list(json_object *rec)
+{
+	json_object_set_userdata(rec, NULL, NULL);
+}
+
 json_object *
 keyring_list(json_object *rec)
 {
-	json_object	*keys = keys_of(rec), *out, *k;
-	size_t		 i, n = json_object_array_length(keys);
+	json_object	*keys = keys_in(rec), *out, *k;
+	const char	*s;
+	char		*text;
+	size_t		 i, n = nkeys(keys);
 
+	if ((out = json_object_get_userdata(rec)) != NULL)
+		return json_object_get(out);
 	out = json_object_new_array();
 	for (i = 0; i < n; i++) {
 		k = json_object_array_get_idx(keys, i);
 		json_object_array_add(out, key_view(field(k, "id"),
 		    field(k, "hint"), json_i64(k, "created_at")));
 	}
+	/* The envelope's flags: json_envelope_ok prints data this way. */
+	s = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s == NULL || (text = strdup(s)) == NULL)
+		return out;
+	json_object_set_serializer(out, print_kept, text,
+	    json_object_free_userdata);
+	json_object_set_userdata(rec, json_object_get(out), put_kept);
 	return out;
 }
 
@@ -174,9 +237,9 @@ keyring_sign(const struct master_key *mk, json_object *rec,
     const char *msg_id, int64_t timestamp, const char *payload, size_t plen,
     char **header)
 {
-	json_object	*keys = keys_of(rec);
+	json_object	*keys = keys_in(rec);
 	unsigned char	 hk[WEBHOOK_KEY_MAX];
-	size_t		 i, n = json_object_array_length(keys), hklen, len = 0;
+	size_t		 i, n = nkeys(keys), hklen, len = 0;
 	char		*out;
 
 	*header = NULL;
@@ -205,10 +268,10 @@ keyring_verify(const struct master_key *mk, json_object *rec,
     const char *msg_id, int64_t timestamp, const char *payload, size_t plen,
     const char *sigheader, char *key_id)
 {
-	json_object	*keys = keys_of(rec), *key;
+	json_object	*keys = keys_in(rec), *key;
 	unsigned char	 hk[WEBHOOK_KEY_MAX];
 	char		 expected[WEBHOOK_SIG_LEN + 1];
-	size_t		 i, n = json_object_array_length(keys), hklen;
+	size_t		 i, n = nkeys(keys), hklen;
 	int		 found = 0;
 
 	/* Every key is tried, so timing says nothing about which matched. */

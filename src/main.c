@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,15 +94,58 @@ drain(FCGX_Stream *in)
 		total += n;
 }
 
+/*
+ * The CGI variables the application reads, in one pass over the
+ * environment (libfcgi's FCGX_GetParam scans it once per name).  As with
+ * FCGX_GetParam, the first occurrence of a name wins.  The pointers live
+ * until FCGX_Finish_r.
+ */
+static void
+read_params(char **envp, struct http_request *req, const char **clen)
+{
+	static const struct {
+		const char	*name;
+		size_t		 len;
+		size_t		 off;	/* in struct http_request; or clen */
+	} want[] = {
+#define P(n, f)	{ n "=", sizeof(n), offsetof(struct http_request, f) }
+		P("REQUEST_METHOD", method),
+		P("REQUEST_URI", uri),
+		P("CONTENT_TYPE", content_type),
+		P("HTTP_AUTHORIZATION", authorization),
+		P("HTTP_X_OTP", otp),
+		P("HTTP_IF_NONE_MATCH", if_none_match),
+#undef P
+		{ "CONTENT_LENGTH=", sizeof("CONTENT_LENGTH"), SIZE_MAX },
+	};
+	const char	**slot;
+	size_t		 i;
+
+	*clen = NULL;
+	for (; envp != NULL && *envp != NULL; envp++) {
+		for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			if ((*envp)[0] != want[i].name[0] ||
+			    strncmp(*envp, want[i].name, want[i].len) != 0)
+				continue;
+			slot = want[i].off == SIZE_MAX ? clen :
+			    (const char **)(void *)((char *)req + want[i].off);
+			if (*slot == NULL)
+				*slot = *envp + want[i].len;
+			break;
+		}
+	}
+}
+
 /* Read the body: exactly Content-Length bytes, at most the cap. */
 static char *
-read_body(FCGX_Request *r, long cap, struct http_request *req)
+read_body(FCGX_Request *r, const char *clen, long cap,
+    struct http_request *req)
 {
 	char	*buf;
 	long	 len, got = 0;
 	int	 n;
 
-	len = content_length(FCGX_GetParam("CONTENT_LENGTH", r->envp));
+	len = content_length(clen);
 	req->body_len = 0;
 	req->body_err = SIG_OK;
 	if (len < 0) {
@@ -203,8 +248,10 @@ worker(int sock)
 	struct http_request	 req;
 	struct http_response	 res;
 	struct timespec		 t0;
+	const char		*clen;
 	char			*body;
 	unsigned		 watchdog_s;
+	long			 tenths;
 	unsigned long		 served = 0;
 
 	set_handler(SIGTERM, on_term);
@@ -227,15 +274,10 @@ worker(int sock)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		store_watchdog(watchdog_s);
 		memset(&req, 0, sizeof(req));
-		req.method = FCGX_GetParam("REQUEST_METHOD", r.envp);
-		req.uri = FCGX_GetParam("REQUEST_URI", r.envp);
-		req.content_type = FCGX_GetParam("CONTENT_TYPE", r.envp);
-		req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", r.envp);
-		req.otp = FCGX_GetParam("HTTP_X_OTP", r.envp);
-		req.if_none_match = FCGX_GetParam("HTTP_IF_NONE_MATCH", r.envp);
+		read_params(r.envp, &req, &clen);
 		if (req.method == NULL)
 			req.method = "";
-		body = read_body(&r, app.cfg.max_body_bytes, &req);
+		body = read_body(&r, clen, app.cfg.max_body_bytes, &req);
 		app_handle(&app, &req, &res);
 		write_response(&r, &res);
 		if (res.sensitive)
@@ -243,11 +285,15 @@ worker(int sock)
 		metrics_request(res.route_index, res.status,
 		    (uint64_t)(elapsed_ms(&t0) * 1000));
 		/* The path only: it holds no secret, the query string might. */
-		log_msg(LOG_INFO, "%s %s %d %.1fms %s", req.method, res.route,
-		    res.status, elapsed_ms(&t0), res.request_id);
+		tenths = (long)(elapsed_ms(&t0) * 10 + 0.5);
+		log_msg(LOG_INFO, "%s %s %d %ld.%ldms %s", req.method,
+		    res.route, res.status, tenths / 10, tenths % 10,
+		    res.request_id);
 		free(res.body);
 		free(body);
 		FCGX_Finish_r(&r);
+		/* The answer is out: now the checkpoint, if one is due. */
+		store_housekeep(app.store);
 		if (++served % MAINTAIN_EVERY == 0)
 			(void)app_maintain(&app);
 		store_watchdog(0);

@@ -30,12 +30,15 @@ struct shm {
 	uint64_t	 buckets[METRICS_ROUTES][NBUCKETS];
 	uint64_t	 sum_us[METRICS_ROUTES];
 	uint64_t	 counters[METRIC_COUNTERS];
+	/* Not metrics, but shared the same way (appended: older files grow). */
+	uint64_t	 auth_generation;	/* bumped by every revocation */
+	uint64_t	 slots_claimed;		/* processes that asked for a slot */
 };
 
 static struct shm *shm;
 
-enum sig_err
-metrics_open(const char *home)
+static enum sig_err
+map_file(const char *home, int create)
 {
 	char		 path[PATH_MAX];
 	struct stat	 st;
@@ -47,7 +50,10 @@ metrics_open(const char *home)
 	if (snprintf(path, sizeof(path), "%s/metrics.shm", home) >=
 	    (int)sizeof(path))
 		return SIG_EINTERNAL;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+	if ((fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0),
+	    0600)) == -1) {
+		if (!create && errno == ENOENT)
+			return SIG_ENOTFOUND;
 		log_msg(LOG_WARN, "metrics: cannot open %s: %s", path,
 		    strerror(errno));
 		return SIG_EINTERNAL;
@@ -71,6 +77,18 @@ metrics_open(const char *home)
 		__atomic_store_n(&shm->magic, MAGIC, __ATOMIC_RELAXED);
 	}
 	return SIG_OK;
+}
+
+enum sig_err
+metrics_open(const char *home)
+{
+	return map_file(home, 1);
+}
+
+enum sig_err
+metrics_attach(const char *home)
+{
+	return map_file(home, 0);
 }
 
 static int
@@ -105,6 +123,33 @@ metrics_count(enum metric_counter c)
 {
 	if (shm != NULL && c < METRIC_COUNTERS)
 		__atomic_fetch_add(&shm->counters[c], 1, __ATOMIC_RELAXED);
+}
+
+int
+metrics_auth_generation(uint64_t *gen)
+{
+	if (shm == NULL)
+		return 0;
+	*gen = __atomic_load_n(&shm->auth_generation, __ATOMIC_ACQUIRE);
+	return 1;
+}
+
+int
+metrics_auth_revoked(void)
+{
+	if (shm == NULL)
+		return 0;
+	__atomic_fetch_add(&shm->auth_generation, 1, __ATOMIC_SEQ_CST);
+	return 1;
+}
+
+unsigned
+metrics_slot(void)
+{
+	if (shm == NULL)
+		return (unsigned)getpid();
+	return (unsigned)__atomic_fetch_add(&shm->slots_claimed, 1,
+	    __ATOMIC_RELAXED);
 }
 
 enum sig_err

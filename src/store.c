@@ -16,9 +16,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <dirent.h>
 #include <pthread.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <db.h>
 
@@ -30,9 +35,10 @@
 #include "signet/store.h"
 
 #define STORE_MAX_TRIES		64
-#define STORE_CACHE_BYTES	(8 * 1024 * 1024)
+#define STORE_CACHE_BYTES	(2 * 1024 * 1024)
 #define STORE_LOCK_TIMEOUT_US	(3 * 1000 * 1000)
 #define STORE_CHECKPOINT_EVERY	256	/* write transactions per process */
+#define STORE_CHECKPOINT_S	5	/* at most one checkpoint in this time */
 #define STORE_MAX_VALUE		(1024 * 1024)
 #define STORE_LOG_FILE_BYTES	(2 * 1024 * 1024)
 
@@ -59,6 +65,8 @@ struct store {
 	int		 failed;
 	unsigned	 writes;
 	unsigned	 maintain_every;	/* 0: no automatic log removal */
+	int		 maintain_due;		/* for store_housekeep */
+	unsigned	 reads;			/* a replica's transactions */
 	char		 home[PATH_MAX];
 	int		 replicated;
 	struct store_repl repl;			/* strings point below */
@@ -96,9 +104,17 @@ static unsigned long perm_failed;
  * marker, recovers (recreating the regions), and service resumes.
  */
 #define RECOVER_MARKER		"recover.needed"
+#define MAINTENANCE_LOCK	"maintenance.lock"
 #define OPEN_WATCHDOG_S		10
 
 static char	 marker_path[PATH_MAX];
+
+/*
+ * Whether the watchdog is on.  Off, the alarm may still be pending (it is
+ * re-armed at most once a second, not twice a request): it then does
+ * nothing, and the call it interrupted resumes (SA_RESTART).
+ */
+static volatile sig_atomic_t watching;
 
 static void
 on_watchdog(int sig)
@@ -108,6 +124,8 @@ on_watchdog(int sig)
 	int	 fd;
 
 	(void)sig;
+	if (!watching)
+		return;
 	metrics_count(METRIC_WATCHDOG_EXITS);
 	if ((fd = open(marker_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
 		close(fd);
@@ -118,15 +136,37 @@ on_watchdog(int sig)
 void
 store_watchdog(unsigned seconds)
 {
+	static int	 installed;	/* the handler, once per process */
+	static time_t	 armed_at;	/* CLOCK_MONOTONIC seconds */
+	static unsigned	 armed_for;
 	struct sigaction sa;
+	struct timespec	 now;
 
-	if (seconds > 0 && marker_path[0] != '\0') {
+	if (seconds == 0) {
+		watching = 0;
+		return;
+	}
+	if (marker_path[0] == '\0')
+		return;
+	if (!installed) {
+		installed = 1;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_watchdog;
+		sa.sa_flags = SA_RESTART;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGALRM, &sa, NULL);
 	}
-	alarm(seconds);
+	/*
+	 * An alarm armed less than a second ago for as long still gives this
+	 * request seconds - 1 at least: keep it.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (armed_for != seconds || now.tv_sec - armed_at >= 1) {
+		alarm(seconds);
+		armed_at = now.tv_sec;
+		armed_for = seconds;
+	}
+	watching = 1;
 }
 
 static int
@@ -303,7 +343,19 @@ rep_configure(DB_ENV *env, const struct store_repl *r)
 	    (rc = env->rep_set_timeout(env, DB_REP_ELECTION_RETRY,
 	    1000000)) != 0 ||
 	    (rc = env->rep_set_timeout(env, DB_REP_ELECTION_TIMEOUT,
-	    2000000)) != 0)
+	    2000000)) != 0 ||
+	    /*
+	     * By default a master's checkpoint waits 30 s before writing its
+	     * record, for the replicas' own checkpoints; every commit behind
+	     * it waited too (a worker stalled past its watchdog).
+	     */
+	    (rc = env->rep_set_timeout(env, DB_REP_CHECKPOINT_DELAY, 0)) != 0 ||
+	    /*
+	     * A transaction's log records in one message at its commit: sent
+	     * one by one, the commit record waited behind Nagle's algorithm
+	     * for the replica's delayed TCP ACK, 40 ms a write.
+	     */
+	    (rc = env->rep_set_config(env, DB_REP_CONF_BULK, 1)) != 0)
 		return rc;
 	return 0;
 }
@@ -333,6 +385,76 @@ group_size(struct store *s)
  * the process's signals (SIGTERM stops a worker's accept, SIGALRM is the
  * watchdog), so they start with every signal blocked.
  */
+/*
+ * Berkeley DB 5.3's repmgr leaves Nagle's algorithm on for its TCP
+ * connections: a small message sent right after another (a commit record
+ * behind a log record, an acknowledgement behind another) waits for the
+ * peer's delayed ACK, about 40 ms, and every write waited for it.  repmgr
+ * has no setting for it, so a thread of each replicated process turns
+ * TCP_NODELAY on for every TCP socket of the process (repmgr's and nothing
+ * else that would mind: the FastCGI socket is a Unix one or a listener, a
+ * JWKS fetch gains from it too), at start and every NODELAY_EVERY_MS, as
+ * repmgr opens new connections when sites come and go.
+ */
+#define NODELAY_EVERY_MS	250
+#define NODELAY_MAX_FD		1024
+
+static void
+nodelay_sweep(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t	 len;
+	int		 fd, type, one = 1, on;
+
+	for (fd = 0; fd < NODELAY_MAX_FD; fd++) {
+		len = sizeof(type);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+		    type != SOCK_STREAM)
+			continue;
+		len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+			continue;
+		len = sizeof(on);
+		if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == 0 &&
+		    on == 0)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+	}
+}
+
+static void *
+nodelay_thread(void *arg)
+{
+	struct timespec	 ts = { 0, NODELAY_EVERY_MS * 1000000L };
+
+	(void)arg;
+	for (;;) {
+		nodelay_sweep();
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/* Once per process: the sweeping thread, with every signal blocked. */
+static void
+nodelay_start(void)
+{
+	static int	 started;
+	pthread_t	 th;
+	pthread_attr_t	 attr;
+
+	if (started)
+		return;
+	started = 1;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	if (pthread_create(&th, &attr, nodelay_thread, NULL) != 0)
+		log_msg(LOG_WARN, "replication: no TCP_NODELAY thread");
+	pthread_attr_destroy(&attr);
+}
+
 static void
 rep_start(struct store *s)
 {
@@ -342,6 +464,7 @@ rep_start(struct store *s)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = s->env->repmgr_start(s->env, REP_THREADS, DB_REP_ELECTION);
+	nodelay_start();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc == 0 || rc == DB_REP_IGNORE) {
 		s->rep_started = 1;
@@ -465,6 +588,10 @@ ready(struct store *s)
 			return err;
 		}
 	}
+	/* A replica writes nothing itself: count its transactions instead. */
+	if (s->replicated && s->maintain_every > 0 &&
+	    ++s->reads % s->maintain_every == 0)
+		s->maintain_due = 1;
 	if (s->tables_open && !s->reopen)
 		return SIG_OK;
 	if (s->reopen) {
@@ -614,6 +741,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	store_housekeep(s);
 	/* Closing flushes the log, which can meet a dead process's mutex. */
 	store_watchdog(OPEN_WATCHDOG_S);
 	close_tables(s);
@@ -699,17 +827,101 @@ store_run(struct store *s, store_fn fn, void *arg)
 		/*
 		 * Now and then: checkpoint, and remove the log files that
 		 * recovery no longer needs, so the directory stays bounded.
+		 * Not here, where the caller still waits for its answer:
+		 * store_housekeep does it once the answer is out.
 		 */
 		if (t.wrote && s->maintain_every > 0 &&
-		    ++s->writes % s->maintain_every == 0 &&
-		    ((dbrc = s->env->txn_checkpoint(s->env, 1024, 0, 0)) != 0 ||
-		    (dbrc = s->env->log_archive(s->env, NULL,
-		    DB_ARCH_REMOVE)) != 0))
-			log_msg(LOG_WARN, "log maintenance: %s",
-			    db_strerror(dbrc));
+		    ++s->writes % s->maintain_every == 0)
+			s->maintain_due = 1;
 		return SIG_OK;
 	}
 	log_msg(LOG_WARN, "transaction gave up after %d deadlocks", attempt);
+	return SIG_EUNAVAIL;
+}
+
+/*
+ * One process at a time, and not more often than every STORE_CHECKPOINT_S
+ * seconds: a checkpoint can wait for pages that others keep changing
+ * (Berkeley DB then sleeps a whole second and retries), every other process
+ * that asked for one meanwhile queued behind it, and under a steady write
+ * load a checkpoint fell due every few hundred writes, so the workers spent
+ * a good part of their time stalled.  The lock (which goes with its holder
+ * if it dies) says who is at it; its file's time says when one last ended.
+ * Returns the descriptor to unlock, or -1 to skip.
+ */
+static int
+maintenance_lock(struct store *s)
+{
+	static int	 fd = -1;
+	const char	*home = NULL;
+	char		 path[PATH_MAX];
+	struct stat	 st;
+
+	if (fd == -1) {
+		if (s->env->get_home(s->env, &home) != 0 || home == NULL ||
+		    snprintf(path, sizeof(path), "%s/%s", home,
+		    MAINTENANCE_LOCK) >= (int)sizeof(path))
+			return -1;
+		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+			return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && st.st_mtime <= time(NULL) &&
+	    time(NULL) - st.st_mtime < STORE_CHECKPOINT_S) {
+		(void)flock(fd, LOCK_UN);
+		return -1;
+	}
+	return fd;
+}
+
+void
+store_housekeep(struct store *s)
+{
+	int	 dbrc, fd;
+
+	if (s == NULL || !s->maintain_due || store_failed(s))
+		return;
+	s->maintain_due = 0;
+	if ((fd = maintenance_lock(s)) == -1)
+		return;		/* another process is at it */
+	/*
+	 * A replica checkpoints when the master's checkpoint record arrives;
+	 * it only removes the log files that no longer matter.
+	 */
+	if ((is_master(s) &&
+	    (dbrc = s->env->txn_checkpoint(s->env, 1024, 0, 0)) != 0) ||
+	    (dbrc = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE)) != 0)
+		log_msg(LOG_WARN, "log maintenance: %s", db_strerror(dbrc));
+	(void)futimens(fd, NULL);
+	(void)flock(fd, LOCK_UN);
+}
+
+enum sig_err
+store_read(struct store *s, store_fn fn, void *arg)
+{
+	struct store_txn t;
+	enum sig_err	 rc = SIG_EUNAVAIL;
+	int		 attempt;
+
+	if (store_failed(s))
+		return SIG_EUNAVAIL;
+	for (attempt = 0; attempt < STORE_MAX_TRIES; attempt++) {
+		if ((rc = ready(s)) != SIG_OK)
+			return rc;
+		t.s = s;
+		t.txn = NULL;
+		t.wrote = 0;
+		t.checked_master = 0;
+		if ((rc = fn(&t, arg)) != SIG_ERETRY)
+			return rc;
+		if (store_failed(s))
+			return SIG_EUNAVAIL;
+		(void)s->env->failchk(s->env, 0);
+		metrics_count(METRIC_DEADLOCKS_RETRIED);
+		backoff(attempt);
+	}
+	log_msg(LOG_WARN, "read gave up after %d deadlocks", attempt);
 	return SIG_EUNAVAIL;
 }
 
@@ -792,13 +1004,44 @@ writable(struct store_txn *t)
 	return 1;
 }
 
+enum sig_err
+store_get_raw(struct store_txn *t, enum store_table tbl, const char *key,
+    const char **data, size_t *len)
+{
+	static char	*buf;
+	static size_t	 cap;
+	DBT		 k, v;
+	char		*grown;
+	int		 dbrc;
+
+	key_dbt(&k, key);
+	for (;;) {
+		memset(&v, 0, sizeof(v));
+		v.flags = DB_DBT_USERMEM;
+		v.data = buf;
+		v.ulen = (u_int32_t)cap;
+		dbrc = t->s->db[tbl]->get(t->s->db[tbl], t->txn, &k, &v, 0);
+		if (dbrc != DB_BUFFER_SMALL)
+			break;
+		if ((grown = realloc(buf, v.size)) == NULL)
+			return SIG_EINTERNAL;
+		buf = grown;
+		cap = v.size;
+	}
+	if (dbrc != 0)
+		return map(t->s, dbrc, "get");
+	*data = buf;
+	*len = v.size;
+	return SIG_OK;
+}
+
 static enum sig_err
 put_raw(struct store_txn *t, enum store_table tbl, const char *key,
     const char *val, size_t len, int unique)
 {
 	DBT	 k, v;
 
-	if (len > STORE_MAX_VALUE)
+	if (len > STORE_MAX_VALUE || t->txn == NULL)	/* store_read */
 		return SIG_EINTERNAL;
 	if (!writable(t))
 		return SIG_ENOTMASTER;
@@ -869,6 +1112,8 @@ store_del(struct store_txn *t, enum store_table tbl, const char *key)
 {
 	DBT	 k;
 
+	if (t->txn == NULL)		/* store_read */
+		return SIG_EINTERNAL;
 	if (!writable(t))
 		return SIG_ENOTMASTER;
 	key_dbt(&k, key);
@@ -1115,6 +1360,12 @@ store_page(struct store_txn *t, enum store_table table, const char *prefix,
 		*records = NULL;
 	}
 	return rc;
+}
+
+int
+store_replicated(const struct store *s)
+{
+	return s->replicated;
 }
 
 enum sig_err

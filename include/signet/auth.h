@@ -36,6 +36,20 @@ enum sig_err	auth_lookup(struct store_txn *, const char *token,
 		    struct principal *who);
 
 /*
+ * Resolve a token to its principal for one request: from this worker's
+ * cache when the token resolved before and no API key has been revoked
+ * since (the shared credential generation, metrics_auth_generation), else
+ * with auth_lookup in a transaction of its own.  Only successful lookups
+ * are kept, by the token's SHA-256, never the token.  Without the shared
+ * file nothing is kept.  Returns what auth_lookup returns.
+ */
+enum sig_err	auth_check(struct store *, const char *token,
+		    struct principal *who);
+
+/* Forget (and wipe) every principal auth_check kept. */
+void	auth_forget(void);
+
+/*
  * Create an account named name.  id receives "acct_" + 32 hex.  Runs its
  * own transaction.
  */
@@ -50,7 +64,11 @@ enum sig_err	auth_account_create(struct store *, const char *name, char *id);
 enum sig_err	auth_apikey_create(struct store *, const char *account,
 		    const char *role, const char *name, char *id, char *token);
 
-/* Revoke an API key: its token stops working at once.  SIG_ENOTFOUND. */
+/*
+ * Revoke an API key: its token stops working at once, in every worker (the
+ * credential generation is bumped after the commit; the caller should have
+ * called metrics_open so that it can be).  SIG_ENOTFOUND.
+ */
 enum sig_err	auth_apikey_revoke(struct store *, const char *id);
 
 /*

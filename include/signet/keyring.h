@@ -50,7 +50,17 @@ enum sig_err	keyring_add(const struct master_key *mk, json_object *rec,
  */
 enum sig_err	keyring_remove(json_object *rec, const char *key_id);
 
-/* The public view of rec's keys, oldest first: [{id, key_hint, created_at}]. */
+/*
+ * keyring_list, keyring_sign and keyring_verify only read rec, which may be
+ * a shared record (store_get_shared).
+ */
+
+/*
+ * The public view of rec's keys, oldest first: [{id, key_hint, created_at}].
+ * A new reference to an array kept on rec (until keyring_add or
+ * keyring_remove changes it): read-only, and printed always as compact
+ * JSON without escaped slashes, whatever the flags.
+ */
 json_object	*keyring_list(json_object *rec);
 
 /* The create response for k: {id, signing_secret, key_hint, created_at}. */

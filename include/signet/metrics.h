@@ -27,11 +27,40 @@ enum metric_counter {
  */
 enum sig_err	metrics_open(const char *home);
 
+/*
+ * Map the shared file only if it exists (signetctl: a file it created as
+ * another user could shut the workers out).  SIG_ENOTFOUND when absent: then
+ * no worker shares it either.
+ */
+enum sig_err	metrics_attach(const char *home);
+
 /* Count one answered request of route slot route with status and latency. */
 void	metrics_request(int route, int status, uint64_t latency_us);
 
 /* Add one to a counter. */
 void	metrics_count(enum metric_counter);
+
+/*
+ * The credential generation, shared by every process of SIGNET_HOME:
+ * workers may keep what an API token resolved to only while it is unchanged
+ * (auth_check), and every revocation bumps it after its commit.  Returns 1
+ * and *gen, or 0 when the shared file is not mapped (then nothing may be
+ * kept).
+ */
+int	metrics_auth_generation(uint64_t *gen);
+
+/*
+ * Bump the credential generation (after an API key revocation committed).
+ * Returns 1, or 0 when the shared file is not mapped.
+ */
+int	metrics_auth_revoked(void);
+
+/*
+ * A small number, different for each process that asks while fewer than
+ * 2^32 have asked (a shared counter; the pid when the file is not mapped),
+ * so that concurrent workers can spread their writes apart.
+ */
+unsigned	metrics_slot(void);
 
 /* A growing text buffer; p is malloc'd and owned by whoever holds it. */
 struct textbuf {

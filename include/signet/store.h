@@ -83,11 +83,17 @@ struct store_role {
 
 enum sig_err	store_role(struct store *, struct store_role *);
 
+/* Whether the store is a site of a replication group. */
+int	store_replicated(const struct store *);
+
 /*
  * Arm (seconds > 0) or disarm (0) the storage watchdog: if it fires, the
  * process leaves a marker asking the next opener for full recovery and exits
  * with status 75.  Workers arm it around each request; store_open arms it
- * around the environment open.  Uses SIGALRM.
+ * around the environment open.  Uses SIGALRM (SA_RESTART); the alarm is
+ * re-armed at most once a second, so an armed watchdog fires between
+ * seconds - 1 and seconds after the call, and a disarmed one may still
+ * deliver a SIGALRM that does nothing.
  */
 void	store_watchdog(unsigned seconds);
 
@@ -97,6 +103,13 @@ void	store_watchdog(unsigned seconds);
  * signetctl stats --maintain or the operator's archiving.
  */
 void	store_set_maintenance(struct store *, unsigned every);
+
+/*
+ * Do the maintenance that store_run found due (a checkpoint and log
+ * removal), if any.  Workers call it after sending an answer, so that no
+ * request waits for it; store_close calls it too.  NULL is accepted.
+ */
+void	store_housekeep(struct store *);
 
 /* Close every handle.  NULL is accepted. */
 void	store_close(struct store *);
@@ -120,12 +133,42 @@ typedef enum sig_err (*store_fn)(struct store_txn *, void *arg);
 enum sig_err	store_run(struct store *, store_fn fn, void *arg);
 
 /*
+ * Run fn(t, arg) for a read of a single record, without a transaction: the
+ * read sees the last committed version (Berkeley DB locks the page for the
+ * call only), which for one get is all a transaction would give, at less
+ * cost.  fn must only read, and not lock (rmw): writes fail with
+ * SIG_EINTERNAL.  Deadlocks rerun fn as in store_run.
+ */
+enum sig_err	store_read(struct store *, store_fn fn, void *arg);
+
+/*
  * Read the record at key.  With rmw the record is write-locked until the
  * transaction ends (read-modify-write without deadlocks).  On SIG_OK *out
  * is a new object owned by the caller; SIG_ENOTFOUND when absent.
  */
 enum sig_err	store_get(struct store_txn *, enum store_table, const char *key,
 		    int rmw, json_object **out);
+
+/*
+ * Read the stored bytes of the record at key, unlocked after the read like
+ * store_get without rmw.  *data points into a buffer of this process that
+ * the next call reuses.  SIG_ENOTFOUND when absent.
+ */
+enum sig_err	store_get_raw(struct store_txn *, enum store_table,
+		    const char *key, const char **data, size_t *len);
+
+/*
+ * store_get for a record the caller only reads: parsing is skipped when the
+ * stored bytes are those this process parsed last time for key (a small
+ * per-process cache; the read itself always happens, in this transaction,
+ * so the answer is exactly store_get's).  *out is a reference the caller
+ * puts, to an object the cache may share: it must not be modified.
+ */
+enum sig_err	store_get_shared(struct store_txn *, enum store_table,
+		    const char *key, json_object **out);
+
+/* Drop everything store_get_shared keeps. */
+void	store_cache_clear(void);
 
 /* Write val at key, replacing any record.  val is not consumed. */
 enum sig_err	store_put(struct store_txn *, enum store_table, const char *key,

@@ -175,6 +175,19 @@ START_TEST(test_envelopes)
 	s = json_envelope_ok(json_object_new_string("https://a/b"), "r", -1);
 	ck_assert_ptr_nonnull(strstr(s, "https://a/b"));
 	free(s);
+	s = json_envelope_ok(json_object_new_array(), "req_1", 0);
+	ck_assert_str_eq(s, "{\"data\":[],\"meta\":{\"request_id\":\"req_1\","
+	    "\"has_more\":false}}");
+	free(s);
+	/* Written directly for our ids; through json-c for any other. */
+	s = json_envelope_ok(json_tokener_parse("{\"a\":[1,\"\\u00e9\\\"\"],"
+	    "\"b\":null}"), "req_9f", -1);
+	ck_assert_str_eq(s, "{\"data\":{\"a\":[1,\"\xc3\xa9\\\"\"],\"b\":null},"
+	    "\"meta\":{\"request_id\":\"req_9f\"}}");
+	free(s);
+	s = json_envelope_ok(json_object_new_object(), "x\"y", -1);
+	ck_assert_str_eq(s, "{\"data\":{},\"meta\":{\"request_id\":\"x\\\"y\"}}");
+	free(s);
 }
 END_TEST
 

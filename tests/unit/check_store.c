@@ -80,6 +80,64 @@ START_TEST(test_abort_and_commit)
 END_TEST
 
 static enum sig_err
+put_rec(struct store_txn *t, void *arg)
+{
+	json_object	*o = json_object_new_object();
+	enum sig_err	 rc;
+
+	json_object_object_add(o, "v", json_object_new_string(arg));
+	rc = store_put(t, TBL_ENDPOINTS, "ep", o);
+	json_object_put(o);
+	return rc;
+}
+
+static enum sig_err
+get_shared(struct store_txn *t, void *arg)
+{
+	return store_get_shared(t, TBL_ENDPOINTS, "ep", arg);
+}
+
+static enum sig_err
+del_rec(struct store_txn *t, void *arg)
+{
+	(void)arg;
+	return store_del(t, TBL_ENDPOINTS, "ep");
+}
+
+/* A shared read reuses the parse only while the stored bytes are the same. */
+START_TEST(test_shared_get)
+{
+	struct store	*s;
+	json_object	*a, *b, *c;
+
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	ck_assert_int_eq(store_run(s, put_rec, "one"), SIG_OK);
+	ck_assert_int_eq(store_run(s, get_shared, &a), SIG_OK);
+	ck_assert_int_eq(store_run(s, get_shared, &b), SIG_OK);
+	ck_assert_ptr_eq(a, b);
+	ck_assert_str_eq(json_object_get_string(
+	    json_object_object_get(b, "v")), "one");
+	/* Changed in the store (by any process): parsed again. */
+	ck_assert_int_eq(store_run(s, put_rec, "two"), SIG_OK);
+	ck_assert_int_eq(store_run(s, get_shared, &c), SIG_OK);
+	ck_assert_ptr_ne(c, a);
+	ck_assert_str_eq(json_object_get_string(
+	    json_object_object_get(c, "v")), "two");
+	/* The earlier references stay valid and unchanged. */
+	ck_assert_str_eq(json_object_get_string(
+	    json_object_object_get(a, "v")), "one");
+	json_object_put(a);
+	json_object_put(b);
+	json_object_put(c);
+	ck_assert_int_eq(store_run(s, del_rec, NULL), SIG_OK);
+	ck_assert_int_eq(store_run(s, get_shared, &a), SIG_ENOTFOUND);
+	ck_assert_ptr_null(a);
+	store_cache_clear();
+	store_close(s);
+}
+END_TEST
+
+static enum sig_err
 insert_twice(struct store_txn *t, void *arg)
 {
 	json_object	*o = json_object_new_object();
@@ -313,6 +371,155 @@ START_TEST(test_audit_prune)
 }
 END_TEST
 
+/* An event in the layout written before the shards (au:, ag: keys). */
+static enum sig_err
+legacy_event(struct store_txn *t, void *arg)
+{
+	const char	*id = arg;
+	int64_t		 at = ids_now_us();
+	uint64_t	 inv = UINT64_MAX - (uint64_t)at;
+	json_object	*rec = json_object_new_object();
+	char		 k[256];
+	enum sig_err	 rc;
+
+	json_object_object_add(rec, "id", json_object_new_string(id));
+	json_object_object_add(rec, "account", json_object_new_string("acct_a"));
+	json_object_object_add(rec, "at_us", json_object_new_int64(at));
+	json_object_object_add(rec, "action", json_object_new_string("old.x"));
+	json_object_object_add(rec, "resource_type", json_object_new_string("t"));
+	json_object_object_add(rec, "resource_id", json_object_new_string("th_1"));
+	rc = store_insert(t, TBL_AUDIT, id, rec);
+	json_object_put(rec);
+	snprintf(k, sizeof(k), "au:acct_a:%016llx:%s", (unsigned long long)inv, id);
+	if (rc == SIG_OK)
+		rc = store_put_str(t, TBL_INDEX, k, id, 1);
+	snprintf(k, sizeof(k), "ar:acct_a:th_1:%016llx:%s",
+	    (unsigned long long)inv, id);
+	if (rc == SIG_OK)
+		rc = store_put_str(t, TBL_INDEX, k, id, 1);
+	snprintf(k, sizeof(k), "ag:%016llx:%s", (unsigned long long)at, id);
+	if (rc == SIG_OK)
+		rc = store_put_str(t, TBL_INDEX, k, id, 1);
+	return rc;
+}
+
+struct walk {
+	const char	*resource;
+	char		 after[64];
+	int		 limit, n, more;
+	char		 ids[16][64];
+};
+
+/* One page; checks newest first across pages. */
+static enum sig_err
+walk_page(struct store_txn *t, void *arg)
+{
+	struct walk	*w = arg;
+	json_object	*ev, *e;
+	enum sig_err	 rc;
+	size_t		 i;
+
+	rc = audit_page(t, "acct_a", w->resource, w->after[0] ? w->after : NULL,
+	    w->limit, &ev, &w->more);
+	if (rc != SIG_OK)
+		return rc;
+	for (i = 0; i < json_object_array_length(ev); i++) {
+		e = json_object_array_get_idx(ev, i);
+		snprintf(w->ids[w->n++ % 16], 64, "%s",
+		    json_object_get_string(json_object_object_get(e, "id")));
+		snprintf(w->after, sizeof(w->after), "%s",
+		    json_object_get_string(json_object_object_get(e, "id")));
+	}
+	json_object_put(ev);
+	return SIG_OK;
+}
+
+static enum sig_err
+one_event(struct store_txn *t, void *arg)
+{
+	struct audit_event e = { "acct_a", "ak_1", "key", "thing.created",
+	    "thing", "th_1", "req_1" };
+
+	(void)arg;
+	return audit_record(t, &e);
+}
+
+/*
+ * Events of several writers (processes: shards) and of the old layout are
+ * listed as one trail, newest first, page by page, and pruned alike.
+ */
+START_TEST(test_audit_shards)
+{
+	struct store	*s;
+	struct walk	 w, all;
+	struct prune_state p;
+	pid_t		 pid;
+	int		 status, i, pages = 0;
+
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	ck_assert_int_eq(store_run(s, legacy_event,
+	    "evt_000000000000000000000001"), SIG_OK);
+	ck_assert_int_eq(store_run(s, one_event, NULL), SIG_OK);
+	store_close(s);
+	for (i = 0; i < 3; i++) {
+		usleep(2000);
+		if ((pid = fork()) == 0) {
+			if (store_open(home, &s) != SIG_OK ||
+			    store_run(s, one_event, NULL) != SIG_OK)
+				_exit(1);
+			store_close(s);
+			_exit(0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	usleep(2000);
+	ck_assert_int_eq(store_run(s, legacy_event,
+	    "evt_000000000000000000000002"), SIG_OK);
+	/* 6 events, newest first: legacy 2, ..., legacy 1 last. */
+	memset(&w, 0, sizeof(w));
+	w.limit = 2;
+	do {
+		ck_assert_int_eq(store_run(s, walk_page, &w), SIG_OK);
+		pages++;
+	} while (w.more);
+	ck_assert_int_eq(w.n, 6);
+	ck_assert_int_eq(pages, 3);
+	ck_assert_str_eq(w.ids[0], "evt_000000000000000000000002");
+	ck_assert_str_eq(w.ids[5], "evt_000000000000000000000001");
+	/* Page by page is the same order as one page. */
+	memset(&all, 0, sizeof(all));
+	all.limit = 10;
+	ck_assert_int_eq(store_run(s, walk_page, &all), SIG_OK);
+	ck_assert_int_eq(all.n, 6);
+	for (i = 0; i < 6; i++)
+		ck_assert_str_eq(w.ids[i], all.ids[i]);
+	/* The same through the resource index, in one page. */
+	memset(&w, 0, sizeof(w));
+	w.resource = "th_1";
+	w.limit = 10;
+	ck_assert_int_eq(store_run(s, walk_page, &w), SIG_OK);
+	ck_assert_int_eq(w.n, 6);
+	ck_assert_int_eq(w.more, 0);
+	ck_assert_str_eq(w.ids[0], "evt_000000000000000000000002");
+	ck_assert_str_eq(w.ids[5], "evt_000000000000000000000001");
+	/* Retention removes every layout's entries. */
+	memset(&p, 0, sizeof(p));
+	p.before = ids_now_us() + 1000000;
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(store_run(s, prune, &p), SIG_OK);
+	ck_assert_int_eq(store_run(s, count_events, &p), SIG_OK);
+	ck_assert_int_eq(p.count, 0);
+	memset(&w, 0, sizeof(w));
+	w.resource = "th_1";
+	w.limit = 10;
+	ck_assert_int_eq(store_run(s, walk_page, &w), SIG_OK);
+	ck_assert_int_eq(w.n, 0);
+	store_close(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -323,6 +530,8 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_abort_and_commit);
 	tcase_add_test(tc, test_unique);
+	tcase_add_test(tc, test_shared_get);
+	tcase_add_test(tc, test_audit_shards);
 	tcase_add_test(tc, test_scan_paging);
 	tcase_add_test(tc, test_concurrent_rmw);
 	tcase_add_test(tc, test_audit_prune);

@@ -93,6 +93,25 @@ START_TEST(test_keyring_rules)
 	ck_assert_ptr_null(strstr(json_object_to_json_string(rec), "whsec_"));
 	list = keyring_list(rec);
 	ck_assert_uint_eq(json_object_array_length(list), 2);
+	{
+		/* Kept on the record, printed as it would be built. */
+		json_object	*again = keyring_list(rec), *fresh;
+		char		*kept;
+
+		ck_assert_ptr_eq(again, list);
+		kept = strdup(json_object_to_json_string_ext(again,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		fresh = json_tokener_parse(kept);
+		ck_assert_uint_eq(json_object_array_length(fresh), 2);
+		ck_assert_str_eq(json_object_to_json_string_ext(fresh,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+		    kept);
+		ck_assert_ptr_nonnull(strstr(kept, a.id));
+		ck_assert_ptr_nonnull(strstr(kept, b.id));
+		free(kept);
+		json_object_put(fresh);
+		json_object_put(again);
+	}
 	json_object_put(list);
 	/* Newest first: b's signature, then a's. */
 	ck_assert_int_eq(keyring_sign(&mk, rec, "m1", 10, "p", 1, &header),
@@ -117,7 +136,14 @@ START_TEST(test_keyring_rules)
 	}
 	free(header);
 	ck_assert_int_eq(keyring_remove(rec, "sk_none"), SIG_ENOTFOUND);
+	list = keyring_list(rec);
 	ck_assert_int_eq(keyring_remove(rec, a.id), SIG_OK);
+	json_object_put(list);
+	/* A change of keys drops the kept listing. */
+	list = keyring_list(rec);
+	ck_assert_uint_eq(json_object_array_length(list), 1);
+	ck_assert_ptr_null(strstr(json_object_to_json_string(list), a.id));
+	json_object_put(list);
 	ck_assert_int_eq(keyring_remove(rec, b.id), SIG_ELASTKEY);
 	keyring_forget(&a);
 	ck_assert_int_eq(a.secret[0], 0);
