@@ -75,6 +75,7 @@ struct store {
 	int		 rep_started;		/* repmgr_start succeeded */
 	int		 subordinate;		/* not the replication process */
 	u_int32_t	 nsites;		/* group size when it started */
+	time_t		 group_checked;		/* at most one check a second */
 	int		 stale;			/* reopen before the next txn */
 	int		 connected;		/* await_connections done */
 	int		 tables_open;
@@ -553,6 +554,24 @@ open_tables(struct store *s)
 static enum sig_err	env_open(struct store *);
 
 /*
+ * Whether this subordinate process should start afresh: after a write that
+ * was not acknowledged, or when the group's size differs from the one it
+ * started with (looked up at most once a second).
+ */
+static int
+group_changed(struct store *s)
+{
+	time_t	 now = time(NULL);
+
+	if (s->stale)
+		return 1;
+	if (now == s->group_checked)
+		return 0;
+	s->group_checked = now;
+	return group_size(s) != s->nsites;
+}
+
+/*
  * Whether the store can run a transaction now.  A replicated site may still
  * be joining its group or waiting for the master's tables; it tries again
  * at most once per REP_RETRY_S, and answers SIG_EUNAVAIL meanwhile.
@@ -570,8 +589,7 @@ ready(struct store *s)
 	 * none of its commits would be acknowledged.  When the group has
 	 * changed size, it reopens its environment handle to start afresh.
 	 */
-	if (s->subordinate && s->rep_started && (s->stale ||
-	    group_size(s) != s->nsites)) {
+	if (s->subordinate && s->rep_started && group_changed(s)) {
 		s->stale = 0;
 		log_msg(LOG_INFO, "replication: the group changed (%u sites "
 		    "before); reopening this process's handle",
