@@ -118,15 +118,6 @@ done:
 	return rc;
 }
 
-enum sig_err
-auth_lookup(struct store_txn *t, const char *token, struct principal *who)
-{
-	char	 hex[2 * CRYPTO_SHA256_LEN + 1];
-
-	token_hash_hex(token, hex);
-	return lookup_hash(t, hex, who);
-}
-
 struct check_args {
 	const char		*hex;
 	struct principal	*who;

@@ -29,19 +29,13 @@ struct principal {
 int	auth_parse_header(const char *header, int service, char *token);
 
 /*
- * Resolve a token to its principal inside a store transaction.  Returns
- * SIG_OK, SIG_EUNAUTH for an unknown or revoked key, or a store error.
- */
-enum sig_err	auth_lookup(struct store_txn *, const char *token,
-		    struct principal *who);
-
-/*
  * Resolve a token to its principal for one request: from this worker's
  * cache when the token resolved before and no API key has been revoked
  * since (the shared credential generation, metrics_auth_generation), else
- * with auth_lookup in a transaction of its own.  Only successful lookups
- * are kept, by the token's SHA-256, never the token.  Without the shared
- * file nothing is kept.  Returns what auth_lookup returns.
+ * in a transaction of its own.  Only successful lookups are kept, by the
+ * token's SHA-256, never the token.  Without the shared file, or on a
+ * replicated site, nothing is kept.  Returns SIG_OK, SIG_EUNAUTH for an
+ * unknown or revoked key, or a store error.
  */
 enum sig_err	auth_check(struct store *, const char *token,
 		    struct principal *who);
