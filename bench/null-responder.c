@@ -11,7 +11,10 @@
  * It reads the response once at start from the file named by
  * BENCH_NULL_RESPONSE: the CGI header block (lines "Name: value", e.g.
  * "Status: 200 OK", "X-Request-Id: req_...", "Content-Type: ...") followed by
- * an empty line and the body.  Content-Length is computed here.
+ * an empty line and the body.  Content-Length is computed here.  When
+ * BENCH_NULL_POST_RESPONSE names a second such file, POST requests are
+ * answered with it instead (scripts/bench captures Signet's answer to the
+ * sign request there, so the POST ceiling carries the same bytes both ways).
  *
  *   cc -O2 -o null-responder null-responder.c $(pkg-config --cflags --libs fcgi)
  *
@@ -59,21 +62,16 @@ slurp(const char *path, size_t *len)
 	return buf;
 }
 
-int
-main(void)
+/* Read a response file and build the whole answer: headers, length, body. */
+static char *
+load_response(const char *path, size_t *rlen)
 {
-	struct sigaction sa;
-	FCGX_Request	 r;
-	const char	*path;
-	char		*file, *sep, *resp, drain[8192];
-	size_t		 flen, hlen, blen, rlen;
-	int		 n;
+	char	*file, *sep, *resp;
+	size_t	 flen, hlen, blen;
 
-	if ((path = getenv("BENCH_NULL_RESPONSE")) == NULL ||
-	    (file = slurp(path, &flen)) == NULL) {
-		fprintf(stderr, "null-responder: set BENCH_NULL_RESPONSE to a "
-		    "readable response file\n");
-		return 1;
+	if ((file = slurp(path, &flen)) == NULL) {
+		fprintf(stderr, "null-responder: cannot read %s\n", path);
+		return NULL;
 	}
 	/* Split "headers\r\n\r\nbody" (or with bare \n). */
 	if ((sep = strstr(file, "\r\n\r\n")) != NULL) {
@@ -86,17 +84,43 @@ main(void)
 		sep += 2;
 	} else {
 		fprintf(stderr, "null-responder: no empty line in %s\n", path);
+		free(file);
+		return NULL;
+	}
+	if ((resp = malloc(hlen + 64 + blen)) == NULL) {
+		free(file);
+		return NULL;
+	}
+	memcpy(resp, file, hlen);
+	*rlen = hlen + (size_t)snprintf(resp + hlen, 64,
+	    "Content-Length: %zu\r\n\r\n", blen);
+	memcpy(resp + *rlen, sep, blen);
+	*rlen += blen;
+	free(file);
+	return resp;
+}
+
+int
+main(void)
+{
+	struct sigaction sa;
+	FCGX_Request	 r;
+	const char	*path, *method;
+	char		*resp, *post, drain[8192];
+	size_t		 rlen, plen = 0;
+	int		 n;
+
+	if ((path = getenv("BENCH_NULL_RESPONSE")) == NULL) {
+		fprintf(stderr, "null-responder: set BENCH_NULL_RESPONSE to a "
+		    "readable response file\n");
 		return 1;
 	}
-	/* Build the whole answer once: headers, Content-Length, body. */
-	if ((resp = malloc(hlen + 64 + blen)) == NULL)
+	if ((resp = load_response(path, &rlen)) == NULL)
 		return 1;
-	memcpy(resp, file, hlen);
-	rlen = hlen + (size_t)snprintf(resp + hlen, 64,
-	    "Content-Length: %zu\r\n\r\n", blen);
-	memcpy(resp + rlen, sep, blen);
-	rlen += blen;
-	free(file);
+	post = NULL;
+	if ((path = getenv("BENCH_NULL_POST_RESPONSE")) != NULL && *path != '\0' &&
+	    (post = load_response(path, &plen)) == NULL)
+		return 1;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -112,7 +136,11 @@ main(void)
 		/* A POST body is read, as the app reads it. */
 		while ((n = FCGX_GetStr(drain, sizeof(drain), r.in)) > 0)
 			;
-		FCGX_PutStr(resp, (int)rlen, r.out);
+		method = FCGX_GetParam("REQUEST_METHOD", r.envp);
+		if (post != NULL && method != NULL && strcmp(method, "POST") == 0)
+			FCGX_PutStr(post, (int)plen, r.out);
+		else
+			FCGX_PutStr(resp, (int)rlen, r.out);
 		FCGX_Finish_r(&r);
 	}
 	return 0;

@@ -128,15 +128,40 @@ crypto_master_load(const char *path, struct master_key *mk)
 	return SIG_OK;
 }
 
+/*
+ * The AES-256-GCM handle for the master key, set up once per process and
+ * kept while the key is the same bytes (a process uses one master key; the
+ * unit tests use several).  A worker unseals two secrets per sign request,
+ * and setting a handle up (key schedule, GHASH table) cost more than the
+ * decryption.  The copy of the key lives as long as the process's own.
+ */
+static struct {
+	int			 set;
+	unsigned char		 k[CRYPTO_MASTER_KEY_LEN];
+	gnutls_aead_cipher_hd_t	 h;
+} aead;
+
 static enum sig_err
-aead_init(const struct master_key *mk, gnutls_aead_cipher_hd_t *h)
+aead_get(const struct master_key *mk, gnutls_aead_cipher_hd_t *h)
 {
 	gnutls_datum_t	 key;
 
+	if (aead.set && crypto_equal(aead.k, mk->k, sizeof(aead.k))) {
+		*h = aead.h;
+		return SIG_OK;
+	}
+	if (aead.set) {
+		gnutls_aead_cipher_deinit(aead.h);
+		crypto_wipe(&aead, sizeof(aead));
+	}
 	key.data = (unsigned char *)mk->k;
 	key.size = sizeof(mk->k);
-	if (gnutls_aead_cipher_init(h, GNUTLS_CIPHER_AES_256_GCM, &key) < 0)
+	if (gnutls_aead_cipher_init(&aead.h, GNUTLS_CIPHER_AES_256_GCM,
+	    &key) < 0)
 		return SIG_EINTERNAL;
+	memcpy(aead.k, mk->k, sizeof(aead.k));
+	aead.set = 1;
+	*h = aead.h;
 	return SIG_OK;
 }
 
@@ -158,14 +183,13 @@ crypto_seal(const struct master_key *mk, const char *aad, const void *pt,
 	raw[0] = SEAL_VERSION;
 	if ((rc = crypto_random(raw + 1, SEAL_IV_LEN, 0)) != SIG_OK)
 		goto fail;
-	if ((rc = aead_init(mk, &h)) != SIG_OK)
+	if ((rc = aead_get(mk, &h)) != SIG_OK)
 		goto fail;
 	ctlen = n + SEAL_TAG_LEN;
 	if (gnutls_aead_cipher_encrypt(h, raw + 1, SEAL_IV_LEN, aad,
 	    strlen(aad), SEAL_TAG_LEN, pt, n, raw + 1 + SEAL_IV_LEN,
 	    &ctlen) < 0 || ctlen != n + SEAL_TAG_LEN)
 		rc = SIG_EINTERNAL;
-	gnutls_aead_cipher_deinit(h);
 	if (rc != SIG_OK)
 		goto fail;
 	if ((*out = malloc(b64_encoded_len(rawlen) + 1)) == NULL) {
@@ -202,13 +226,12 @@ crypto_open(const struct master_key *mk, const char *aad, const char *sealed,
 	cap = ptlen + 1;
 	if ((plain = malloc(cap)) == NULL)
 		goto fail;
-	if (aead_init(mk, &h) != SIG_OK)
+	if (aead_get(mk, &h) != SIG_OK)
 		goto fail;
 	if (gnutls_aead_cipher_decrypt(h, raw + 1, SEAL_IV_LEN, aad,
 	    strlen(aad), SEAL_TAG_LEN, raw + 1 + SEAL_IV_LEN,
 	    rawlen - 1 - SEAL_IV_LEN, plain, &ptlen) >= 0)
 		rc = SIG_OK;
-	gnutls_aead_cipher_deinit(h);
 	if (rc == SIG_OK) {
 		*pt = plain;
 		*n = ptlen;

@@ -26,9 +26,17 @@ enum sig_err	json_parse_body(const char *buf, size_t len, json_object **out,
 		    char *msg);
 
 /*
+ * json_parse_body without its fast path: every body through json-c's
+ * strict tokenizer.  Same results by contract; the unit tests and the fuzz
+ * target compare the two.
+ */
+enum sig_err	json_parse_body_reference(const char *buf, size_t len,
+		    json_object **out, char *msg);
+
+/*
  * Parse a record Signet wrote itself (len bytes, not NUL-terminated):
- * syntax only, with one tokenizer kept per process, none of the checks for
- * outside input.  Returns the value (owned by the caller) or NULL.
+ * syntax only (json_parse_body's fast path, else json-c with one tokenizer
+ * kept per process), none of the checks for outside input.  Returns the value (owned by the caller) or NULL.
  */
 json_object	*json_parse_trusted(const char *buf, size_t len);
 

@@ -151,6 +151,92 @@ START_TEST(test_fields)
 }
 END_TEST
 
+/* json_parse_body and json-c alone agree: verdict, message and tree. */
+static void
+agree(const char *s, size_t len)
+{
+	json_object	*o = NULL, *ref = NULL;
+	enum sig_err	 rc, rrc;
+	char		 msg[SIG_MSG_MAX] = "", rmsg[SIG_MSG_MAX] = "";
+	const int	 flags = JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE;
+
+	rc = json_parse_body(s, len, &o, msg);
+	rrc = json_parse_body_reference(s, len, &ref, rmsg);
+	ck_assert_msg(rc == rrc, "%.80s: %d vs %d", s, rc, rrc);
+	if (rc != SIG_OK) {
+		ck_assert_str_eq(msg, rmsg);
+		return;
+	}
+	ck_assert_str_eq(json_object_to_json_string_ext(o, flags),
+	    json_object_to_json_string_ext(ref, flags));
+	/* Types too (NaN, which json-c takes, is unequal to itself). */
+	ck_assert_msg(json_object_equal(o, ref) ||
+	    strstr(json_object_to_json_string_ext(o, flags), "NaN") != NULL,
+	    "%.80s: trees differ", s);
+	json_object_put(o);
+	json_object_put(ref);
+}
+
+START_TEST(test_fast_path_agrees)
+{
+	static const char *const bodies[] = {
+		"{\"payload\": \"abc\"}",
+		"{\"a\":\"x\\\"y\\\\z\\/\\b\\f\\n\\r\\t\"}",
+		"{\"k\\u00e9y\": \"\\u20ac\\u0041\\u07ff\\u0800\\uffff\\u0080\"}",
+		"{\"a\": 12345, \"b\": -7, \"c\": 0, \"d\": 123456789012345678,"
+		    " \"e\": -123456789012345678}",
+		"{\"a\": 1234567890123456789}", "{\"a\": 99999999999999999999}",
+		"{\"a\": -0}", "{\"a\": 01}", "{\"a\": -}", "{\"a\": 1.5}",
+		"{\"a\": 1e3}", "{\"a\": 2E-1}", "{\"a\": 5.}",
+		"{\"a\": true, \"b\": false, \"c\": null}",
+		"[1, \"two\", [3], {}, null, true]", "[]", "{}", "[null]",
+		"  {\"a\" : [ ] , \"b\" :{ } }  \r\n\t",
+		"{\"a\":1,}", "{\"a\":1 \"b\":2}", "{\"a\" 1}", "{\"a\":1}x",
+		"{\"a\":1}{}", "{\"a\":1,\"a\":2}", "{\"a\":1,\"b\":{\"a\":2}}",
+		"\"just a string\"", "42", "-42", "null", "true", "false",
+		"{\"a\":\"tab\there\"}", "{\"a\":\"nl\nhere\"}",
+		"{\"a\":\"\\ud83d\\ude00\"}", "{\"a\":\"\\x\"}",
+		"{\"a\":\"\\u12\"}", "{\"a\":\"\\u12g4\"}", "{\"a\": tru}",
+		"{\"a\": nul}", "{\"a\": falsey}", "{\"a\": \"unterminated",
+		"{\"", "[", "{\"a\":[1,2,3,]}", "[,]", "{,}", "{\"a\\nb\": 1}",
+		"{\"a\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}",
+		"{\"\": \"empty key\"}", "{\"a\":\"\"}", "\v{\"a\":1}",
+		"{\f\"a\":1}", "{'a':1}", "{a:1}", "[1 2]", "{\"a\":[}",
+		"{\"a\":\"\\\\u0000\"}", "{\"a\": +1}", "{\"a\": .5}",
+		"{\"a\": 0x10}", "{\"a\": Infinity}", "{\"a\": NaN}",
+		"{\"a\": [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}",
+		"{\"url\": \"https://example.com/w\", \"description\": \"d\"}",
+	};
+	char	*s;
+	size_t	 i, n;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		agree(bodies[i], strlen(bodies[i]));
+	/* Depths around the fast path's limit and around JSON_MAX_DEPTH. */
+	for (i = 14; i <= 34; i++) {
+		s = nested((int)i);
+		agree(s, strlen(s));
+		free(s);
+	}
+	/* A key too long for the fast path, a string longer than 64 KiB. */
+	n = 100 * 1024;
+	s = malloc(n + 16);
+	memcpy(s, "{\"", 2);
+	memset(s + 2, 'k', 300);
+	memcpy(s + 302, "\": 1}", 6);
+	agree(s, strlen(s));
+	memcpy(s, "[\"", 2);
+	memset(s + 2, 'x', n);
+	memcpy(s + 2 + n, "\\n\"]", 5);
+	agree(s, strlen(s));
+	free(s);
+	/* Not NUL-terminated: the fast path stops at len. */
+	agree("{\"a\":12}99", 8);
+	agree("[\"ab\"]\"", 6);
+}
+END_TEST
+
 START_TEST(test_envelopes)
 {
 	char	*s;
@@ -201,6 +287,7 @@ main(void)
 	tcase_add_test(tc, test_parse_bad);
 	tcase_add_test(tc, test_depth);
 	tcase_add_test(tc, test_fields);
+	tcase_add_test(tc, test_fast_path_agrees);
 	tcase_add_test(tc, test_envelopes);
 	suite_add_tcase(s, tc);
 	return unit_run(s, 0);
