@@ -4,9 +4,11 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "signet/log.h"
+#include "signet/sbuf.h"
 
 /* The pid, asked once per process (a fork asks again): a line a request. */
 static pid_t	 pid;
@@ -31,24 +33,55 @@ my_pid(void)
 	return pid;
 }
 
+#define LINE_MAX_BYTES	1024
+
+/* "signet[pid] level: " into line; returns its length. */
+static size_t
+prefix(enum log_level level, char *line)
+{
+	static const char *names[] = { "error", "warning", "info" };
+	struct sbuf	 b;
+
+	sbuf_init(&b, line, LINE_MAX_BYTES);
+	sbuf_put(&b, "signet[");
+	sbuf_uint(&b, (unsigned long long)my_pid());
+	sbuf_put(&b, "] ");
+	sbuf_put(&b, names[level]);
+	sbuf_put(&b, ": ");
+	return (size_t)sbuf_done(&b);
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
-	static const char *names[] = { "error", "warning", "info" };
-	char	 line[1024];
-	int	 n, m;
+	char	 line[LINE_MAX_BYTES];
+	size_t	 n;
+	int	 m;
 	va_list	 ap;
 
-	n = snprintf(line, sizeof(line), "signet[%ld] %s: ", (long)my_pid(),
-	    names[level]);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return;
+	n = prefix(level, line);
 	va_start(ap, fmt);
 	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);
 	if (m < 0)
 		return;
-	n += (size_t)m >= sizeof(line) - n - 1 ? (int)(sizeof(line) - n - 2) : m;
+	n += (size_t)m >= sizeof(line) - n - 1 ? sizeof(line) - n - 2 :
+	    (size_t)m;
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, n);
+}
+
+void
+log_text(enum log_level level, const char *text, size_t len)
+{
+	char	 line[LINE_MAX_BYTES];
+	size_t	 n;
+
+	n = prefix(level, line);
+	if (len > sizeof(line) - n - 1)
+		len = sizeof(line) - n - 1;
+	memcpy(line + n, text, len);
+	n += len;
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, n);
 }

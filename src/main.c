@@ -33,6 +33,7 @@
 #include "signet/crypto.h"
 #include "signet/log.h"
 #include "signet/metrics.h"
+#include "signet/sbuf.h"
 
 #define MAX_WORKERS	256
 #define DRAIN_MAX	(64L * 1024 * 1024)
@@ -136,14 +137,22 @@ read_params(char **envp, struct http_request *req, const char **clen)
 	}
 }
 
-/* Read the body: exactly Content-Length bytes, at most the cap. */
+/*
+ * Read the body: exactly Content-Length bytes, at most the cap, into req.
+ * Small bodies go to a buffer kept by the worker (a body of a KiB or more
+ * was the one large allocation of a request, and malloc sweeps its free
+ * lists before every large one); returns what the caller frees, if any.
+ */
+#define BODY_KEPT	16384
+
 static char *
 read_body(FCGX_Request *r, const char *clen, long cap,
     struct http_request *req)
 {
-	char	*buf;
-	long	 len, got = 0;
-	int	 n;
+	static char	 kept[BODY_KEPT];
+	char		*buf;
+	long		 len, got = 0;
+	int		 n;
 
 	len = content_length(clen);
 	req->body_len = 0;
@@ -158,7 +167,9 @@ read_body(FCGX_Request *r, const char *clen, long cap,
 		drain(r->in);
 		return NULL;
 	}
-	if ((buf = malloc((size_t)len + 1)) == NULL) {
+	if (len < BODY_KEPT)
+		buf = kept;
+	else if ((buf = malloc((size_t)len + 1)) == NULL) {
 		req->body_err = SIG_ETOOLARGE;
 		drain(r->in);
 		return NULL;
@@ -176,35 +187,43 @@ read_body(FCGX_Request *r, const char *clen, long cap,
 	buf[got] = '\0';
 	req->body = buf;
 	req->body_len = (size_t)got;
-	return buf;
+	return buf != kept ? buf : NULL;
 }
 
-/*
- * Write the response.  Headers are formatted with snprintf: libfcgi's own
- * FCGX_FPrintF does not know every C99 conversion (%zu).
- */
+/* Write the response: the head is built without printf (every request). */
 static void
 write_response(FCGX_Request *r, const struct http_response *res)
 {
-	char	 head[2048];
-	size_t	 n;
-	int	 i, body;
+	struct sbuf	 b;
+	char		 head[2048];
+	long		 n;
+	int		 i, body;
 
 	body = res->body != NULL && res->status != 204 && res->status != 304;
-	n = (size_t)snprintf(head, sizeof(head),
-	    "Status: %d %s\r\nX-Request-Id: %s\r\n", res->status,
-	    http_reason(res->status), res->request_id);
-	for (i = 0; i < res->nheaders && n < sizeof(head); i++)
-		n += (size_t)snprintf(head + n, sizeof(head) - n, "%s: %s\r\n",
-		    res->headers[i].name, res->headers[i].value);
-	if (body && n < sizeof(head))
-		n += (size_t)snprintf(head + n, sizeof(head) - n,
-		    "Content-Type: %s\r\nContent-Length: %zu\r\n",
-		    res->content_type ? res->content_type : "application/json",
-		    res->body_len);
-	if (n < sizeof(head))
-		n += (size_t)snprintf(head + n, sizeof(head) - n, "\r\n");
-	if (n >= sizeof(head)) {
+	sbuf_init(&b, head, sizeof(head));
+	sbuf_put(&b, "Status: ");
+	sbuf_uint(&b, (unsigned)res->status);
+	sbuf_put(&b, " ");
+	sbuf_put(&b, http_reason(res->status));
+	sbuf_put(&b, "\r\nX-Request-Id: ");
+	sbuf_put(&b, res->request_id);
+	sbuf_put(&b, "\r\n");
+	for (i = 0; i < res->nheaders; i++) {
+		sbuf_put(&b, res->headers[i].name);
+		sbuf_put(&b, ": ");
+		sbuf_put(&b, res->headers[i].value);
+		sbuf_put(&b, "\r\n");
+	}
+	if (body) {
+		sbuf_put(&b, "Content-Type: ");
+		sbuf_put(&b, res->content_type ? res->content_type :
+		    "application/json");
+		sbuf_put(&b, "\r\nContent-Length: ");
+		sbuf_uint(&b, res->body_len);
+		sbuf_put(&b, "\r\n");
+	}
+	sbuf_put(&b, "\r\n");
+	if ((n = sbuf_done(&b)) < 0) {
 		/* Cannot happen with our header sizes; fail loudly if it does. */
 		FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", r->out);
 		return;
@@ -212,6 +231,31 @@ write_response(FCGX_Request *r, const struct http_response *res)
 	FCGX_PutStr(head, (int)n, r->out);
 	if (body)
 		FCGX_PutStr(res->body, (int)res->body_len, r->out);
+}
+
+/* The request's log line: method, route, status, time, request id. */
+static void
+log_request(const struct http_request *req, const struct http_response *res,
+    long tenths)
+{
+	struct sbuf	 b;
+	char		 text[512];
+	long		 n;
+
+	sbuf_init(&b, text, sizeof(text));
+	sbuf_put(&b, req->method);
+	sbuf_put(&b, " ");
+	sbuf_put(&b, res->route);
+	sbuf_put(&b, " ");
+	sbuf_uint(&b, (unsigned)res->status);
+	sbuf_put(&b, " ");
+	sbuf_uint(&b, (unsigned long)(tenths / 10));
+	sbuf_put(&b, ".");
+	sbuf_uint(&b, (unsigned long)(tenths % 10));
+	sbuf_put(&b, "ms ");
+	sbuf_put(&b, res->request_id);
+	if ((n = sbuf_done(&b)) >= 0)
+		log_text(LOG_INFO, text, (size_t)n);
 }
 
 /*
@@ -286,9 +330,7 @@ worker(int sock)
 		    (uint64_t)(elapsed_ms(&t0) * 1000));
 		/* The path only: it holds no secret, the query string might. */
 		tenths = (long)(elapsed_ms(&t0) * 10 + 0.5);
-		log_msg(LOG_INFO, "%s %s %d %ld.%ldms %s", req.method,
-		    res.route, res.status, tenths / 10, tenths % 10,
-		    res.request_id);
+		log_request(&req, &res, tenths);
 		free(res.body);
 		free(body);
 		FCGX_Finish_r(&r);

@@ -1,0 +1,50 @@
+/* Text built into a fixed buffer without printf. */
+#include "config.h"
+
+#include <string.h>
+
+#include "signet/sbuf.h"
+
+void
+sbuf_init(struct sbuf *b, char *buf, size_t size)
+{
+	b->start = b->p = buf;
+	b->end = buf + size - 1;
+	b->full = 0;
+}
+
+void
+sbuf_putn(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->full || (size_t)(b->end - b->p) < n) {
+		b->full = 1;
+		return;
+	}
+	memcpy(b->p, s, n);
+	b->p += n;
+}
+
+void
+sbuf_put(struct sbuf *b, const char *s)
+{
+	sbuf_putn(b, s, strlen(s));
+}
+
+void
+sbuf_uint(struct sbuf *b, unsigned long long v)
+{
+	char	 tmp[24], *t = tmp + sizeof(tmp);
+
+	do {
+		*--t = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	sbuf_putn(b, t, (size_t)(tmp + sizeof(tmp) - t));
+}
+
+long
+sbuf_done(struct sbuf *b)
+{
+	*b->p = '\0';
+	return b->full ? -1 : (long)(b->p - b->start);
+}
