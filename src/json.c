@@ -743,14 +743,207 @@ json_int_field(json_object *obj, const char *name, int required, int64_t min,
 	return SIG_OK;
 }
 
+/*
+ * Printing: the text json-c prints with JSON_C_TO_STRING_PLAIN (and
+ * NOSLASHESCAPE when noslash), byte for byte, written in one growing buffer
+ * with plain runs of strings copied in one go.  A double, and any object
+ * carrying userdata (the one way Signet attaches a custom serializer, see
+ * keyring_list), is printed by json-c itself.
+ */
+struct pbuf {
+	char	*s;
+	size_t	 len, cap;
+	int	 failed;
+};
+
+static int
+pb_init(struct pbuf *b, size_t cap)
+{
+	b->len = 0;
+	b->cap = cap;
+	b->failed = 0;
+	return (b->s = malloc(cap)) == NULL ? -1 : 0;
+}
+
+static void
+pb_put(struct pbuf *b, const char *s, size_t n)
+{
+	char	*t;
+	size_t	 cap;
+
+	if (b->failed)
+		return;
+	if (b->cap - b->len <= n) {
+		cap = b->cap * 2 > b->len + n + 1 ? b->cap * 2 : b->len + n + 64;
+		if ((t = realloc(b->s, cap)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->s = t;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+}
+
+/* The end of a run needing no escape: no '"', '\\', control byte or '/'. */
+static const char *
+print_run(const char *p, const char *end, int noslash)
+{
+	uint64_t	 w, q, bs, sl;
+
+	while (end - p >= 8) {
+		memcpy(&w, p, 8);
+		q = w ^ ONES * '"';
+		bs = w ^ ONES * '\\';
+		sl = noslash ? ~(uint64_t)0 : w ^ ONES * '/';
+		if ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+		    ((bs - ONES) & ~bs) | ((sl - ONES) & ~sl)) & ONES * 0x80)
+			break;
+		p += 8;
+	}
+	while (p < end && *p != '"' && *p != '\\' &&
+	    (unsigned char)*p >= 0x20 && (noslash || *p != '/'))
+		p++;
+	return p;
+}
+
+/* A string in quotes, escaped as json-c's json_escape_str does. */
+static void
+print_string(struct pbuf *b, const char *s, size_t n, int noslash)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char	*end = s + n, *q;
+	char		 esc[6];
+
+	pb_put(b, "\"", 1);
+	while (s < end) {
+		q = print_run(s, end, noslash);
+		pb_put(b, s, (size_t)(q - s));
+		if (q == end)
+			break;
+		esc[0] = '\\';
+		switch (*q) {
+		case '\b': esc[1] = 'b'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '"': case '\\': case '/': esc[1] = *q; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[(unsigned char)*q >> 4];
+			esc[5] = hex[*q & 0xf];
+			pb_put(b, esc, 6);
+			s = q + 1;
+			continue;
+		}
+		pb_put(b, esc, 2);
+		s = q + 1;
+	}
+	pb_put(b, "\"", 1);
+}
+
+static void
+print_value(struct pbuf *b, json_object *o, int noslash)
+{
+	const char	*s;
+	char		 num[24], *t;
+	int64_t		 v;
+	size_t		 i, n;
+	int		 first = 1;
+
+	if (o == NULL) {
+		pb_put(b, "null", 4);
+		return;
+	}
+	if (json_object_get_userdata(o) != NULL)
+		goto jsonc;
+	switch (json_object_get_type(o)) {
+	case json_type_null:
+		pb_put(b, "null", 4);
+		return;
+	case json_type_boolean:
+		if (json_object_get_boolean(o))
+			pb_put(b, "true", 4);
+		else
+			pb_put(b, "false", 5);
+		return;
+	case json_type_int:
+		/* INT64_MAX may be a larger unsigned value: json-c knows. */
+		if ((v = json_object_get_int64(o)) == INT64_MAX)
+			goto jsonc;
+		t = num + sizeof(num);
+		n = v < 0 ? (size_t)0 - (size_t)v : (size_t)v;
+		do {
+			*--t = (char)('0' + n % 10);
+			n /= 10;
+		} while (n != 0);
+		if (v < 0)
+			*--t = '-';
+		pb_put(b, t, (size_t)(num + sizeof(num) - t));
+		return;
+	case json_type_string:
+		print_string(b, json_object_get_string(o),
+		    (size_t)json_object_get_string_len(o), noslash);
+		return;
+	case json_type_object: {
+		pb_put(b, "{", 1);
+		json_object_object_foreach(o, key, val) {
+			if (!first)
+				pb_put(b, ",", 1);
+			first = 0;
+			print_string(b, key, strlen(key), noslash);
+			pb_put(b, ":", 1);
+			print_value(b, val, noslash);
+		}
+		pb_put(b, "}", 1);
+		return;
+	}
+	case json_type_array:
+		pb_put(b, "[", 1);
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				pb_put(b, ",", 1);
+			print_value(b, json_object_array_get_idx(o, i), noslash);
+		}
+		pb_put(b, "]", 1);
+		return;
+	default:
+		break;
+	}
+jsonc:
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    (noslash ? JSON_C_TO_STRING_NOSLASHESCAPE : 0));
+	if (s == NULL)
+		b->failed = 1;
+	else
+		pb_put(b, s, strlen(s));
+}
+
+char *
+json_print(json_object *o, int noslash, size_t *len)
+{
+	struct pbuf	 b;
+
+	if (pb_init(&b, 256) != 0)
+		return NULL;
+	print_value(&b, o, noslash);
+	pb_put(&b, "", 1);	/* the NUL */
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	if (len != NULL)
+		*len = b.len - 1;
+	return b.s;
+}
+
 char *
 json_dump(json_object *o)
 {
-	const char	*s;
-
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	return s ? strdup(s) : NULL;
+	return json_print(o, 1, NULL);
 }
 
 static char *
@@ -794,43 +987,32 @@ char *
 json_envelope_ok(json_object *data, const char *rid, int has_more)
 {
 	static const char meta[] = ",\"meta\":{\"request_id\":\"";
-	const char	*d, *more;
-	size_t		 dlen, rlen, mlen, n;
-	char		*out, *p;
+	const char	*more;
+	struct pbuf	 b;
 
 	if (!plain_id(rid))
 		return envelope("data", data, rid, has_more);
 	/*
 	 * The bytes envelope() would make, without a second tree: the data
-	 * serialised once, then the meta object around it.
+	 * printed once, with the meta object around it.
 	 */
-	d = json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (d == NULL) {
+	more = has_more < 0 ? "\"}}" : has_more ?
+	    "\",\"has_more\":true}}" : "\",\"has_more\":false}}";
+	if (pb_init(&b, 512) != 0) {
 		json_object_put(data);
 		return NULL;
 	}
-	more = has_more < 0 ? "}}" : has_more ? ",\"has_more\":true}}" :
-	    ",\"has_more\":false}}";
-	dlen = strlen(d);
-	rlen = strlen(rid);
-	mlen = strlen(more);
-	n = 8 + dlen + sizeof(meta) - 1 + rlen + 1 + mlen + 1;
-	if ((out = malloc(n)) != NULL) {
-		p = out;
-		memcpy(p, "{\"data\":", 8);
-		p += 8;
-		memcpy(p, d, dlen);
-		p += dlen;
-		memcpy(p, meta, sizeof(meta) - 1);
-		p += sizeof(meta) - 1;
-		memcpy(p, rid, rlen);
-		p += rlen;
-		*p++ = '"';
-		memcpy(p, more, mlen + 1);
-	}
+	pb_put(&b, "{\"data\":", 8);
+	print_value(&b, data, 1);
+	pb_put(&b, meta, sizeof(meta) - 1);
+	pb_put(&b, rid, strlen(rid));
+	pb_put(&b, more, strlen(more) + 1);	/* with the NUL */
 	json_object_put(data);
-	return out;
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
 }
 
 char *

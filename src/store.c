@@ -1076,12 +1076,15 @@ static enum sig_err
 put_json(struct store_txn *t, enum store_table tbl, const char *key,
     json_object *val, int unique)
 {
-	const char	*s;
+	enum sig_err	 rc;
+	char		*s;
+	size_t		 n;
 
-	s = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
-	if (s == NULL)
+	if ((s = json_print(val, 0, &n)) == NULL)
 		return SIG_EINTERNAL;
-	return put_raw(t, tbl, key, s, strlen(s), unique);
+	rc = put_raw(t, tbl, key, s, n, unique);
+	free(s);
+	return rc;
 }
 
 enum sig_err

@@ -80,6 +80,13 @@ char	*json_envelope_err(enum sig_err e, const char *msg, const char *rid);
 /* Plain compact serialisation of o, malloc'd; o is not consumed. */
 char	*json_dump(json_object *o);
 
+/*
+ * The text json-c prints for o with JSON_C_TO_STRING_PLAIN, plus
+ * JSON_C_TO_STRING_NOSLASHESCAPE when noslash, byte for byte, malloc'd
+ * (NULL when out of memory); *len (if len is not NULL) gets its length.
+ */
+char	*json_print(json_object *o, int noslash, size_t *len);
+
 /* The string member name of o, or NULL when absent or not a string. */
 const char	*json_str(json_object *o, const char *name);
 

@@ -1,7 +1,8 @@
 /*
  * libFuzzer: request bodies through the strict JSON parser and field checks,
  * and the parser's fast path against json-c alone: the same verdict, the
- * same message, the same tree (for bodies, and for records read back).
+ * same message, the same tree (for bodies, and for records read back);
+ * and json_print against json-c's printer on every tree.
  */
 #include "config.h"
 
@@ -20,6 +21,25 @@ text(json_object *o)
 {
 	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* json_print against json-c's printer, with and without slash escapes. */
+static void
+prints_alike(json_object *o)
+{
+	char	*s;
+	size_t	 n;
+	int	 noslash;
+
+	for (noslash = 0; noslash <= 1; noslash++) {
+		if ((s = json_print(o, noslash, &n)) == NULL ||
+		    strcmp(s, json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN |
+		    (noslash ? JSON_C_TO_STRING_NOSLASHESCAPE : 0))) != 0 ||
+		    n != strlen(s))
+			abort();
+		free(s);
+	}
 }
 
 /* json_parse_trusted against json-c's own tokenizer, as it ran before. */
@@ -59,6 +79,8 @@ trusted_agrees(const char *data, size_t size)
 		fprintf(stderr, "trusted: %s\njson-c:  %s\n", text(o), text(ref));
 		abort();
 	}
+	if (o != NULL)
+		prints_alike(o);
 	json_object_put(o);
 	json_object_put(ref);
 }
@@ -91,6 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (!json_object_equal(o, ref) && strstr(text(o), "NaN") == NULL))
 		abort();
 	json_object_put(ref);
+	prints_alike(o);
 	(void)json_only_fields(o, fields, msg);
 	if (json_object_is_type(o, json_type_object)) {
 		(void)json_string_field(o, "url", 1, 2048, &s, &n, msg);

@@ -151,6 +151,25 @@ START_TEST(test_fields)
 }
 END_TEST
 
+/* json_print prints o as json-c does, with and without slash escapes. */
+static void
+prints_alike(json_object *o)
+{
+	char	*s;
+	size_t	 n;
+	int	 noslash;
+
+	for (noslash = 0; noslash <= 1; noslash++) {
+		s = json_print(o, noslash, &n);
+		ck_assert_ptr_nonnull(s);
+		ck_assert_str_eq(s, json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN |
+		    (noslash ? JSON_C_TO_STRING_NOSLASHESCAPE : 0)));
+		ck_assert_uint_eq(n, strlen(s));
+		free(s);
+	}
+}
+
 /* json_parse_body and json-c alone agree: verdict, message and tree. */
 static void
 agree(const char *s, size_t len)
@@ -170,6 +189,7 @@ agree(const char *s, size_t len)
 	}
 	ck_assert_str_eq(json_object_to_json_string_ext(o, flags),
 	    json_object_to_json_string_ext(ref, flags));
+	prints_alike(o);
 	/* Types too (NaN, which json-c takes, is unequal to itself). */
 	ck_assert_msg(json_object_equal(o, ref) ||
 	    strstr(json_object_to_json_string_ext(o, flags), "NaN") != NULL,
@@ -237,6 +257,64 @@ START_TEST(test_fast_path_agrees)
 }
 END_TEST
 
+static int
+print_custom(json_object *o, struct printbuf *pb, int level, int flags)
+{
+	(void)o;
+	(void)level;
+	(void)flags;
+	return printbuf_strappend(pb, "\"custom\"");
+}
+
+START_TEST(test_print)
+{
+	json_object	*o, *a, *c;
+	char		 ctl[40];
+	int		 i;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "min", json_object_new_int64(INT64_MIN));
+	json_object_object_add(o, "max", json_object_new_int64(INT64_MAX));
+	json_object_object_add(o, "u", json_object_new_uint64(UINT64_MAX));
+	json_object_object_add(o, "zero", json_object_new_int(0));
+	json_object_object_add(o, "neg", json_object_new_int(-42));
+	json_object_object_add(o, "d", json_object_new_double(0.1));
+	json_object_object_add(o, "d2", json_object_new_double(3.0));
+	json_object_object_add(o, "nul", NULL);
+	json_object_object_add(o, "t", json_object_new_boolean(1));
+	json_object_object_add(o, "f", json_object_new_boolean(0));
+	json_object_object_add(o, "url/\"k\"", json_object_new_string(
+	    "https://example.com/a?b=\"c\"\\d\x7f caf\xc3\xa9"));
+	for (i = 1; i < 32; i++)
+		ctl[i - 1] = (char)i;
+	json_object_object_add(o, "ctl", json_object_new_string_len(ctl, 31));
+	json_object_object_add(o, "embedded nul",
+	    json_object_new_string_len("a\0b", 3));
+	a = json_object_new_array();
+	json_object_array_add(a, NULL);
+	json_object_array_add(a, json_object_new_object());
+	json_object_array_add(a, json_object_new_array());
+	json_object_array_add(a, json_object_new_string(""));
+	c = json_object_new_array();
+	json_object_array_add(c, json_object_new_int(1));
+	json_object_set_serializer(c, print_custom, (void *)"x", NULL);
+	json_object_array_add(a, c);
+	json_object_object_add(o, "arr", a);
+	json_object_object_add(o, "", json_object_new_string("empty key"));
+	prints_alike(o);
+	/* Only the custom serializer's own object is left to json-c. */
+	ck_assert_ptr_nonnull(strstr(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN), "\"custom\""));
+	json_object_put(o);
+	for (i = 0; i < 3; i++) {
+		o = i == 0 ? json_object_new_string("top/level") : i == 1 ?
+		    json_object_new_int(7) : json_object_new_array();
+		prints_alike(o);
+		json_object_put(o);
+	}
+}
+END_TEST
+
 START_TEST(test_envelopes)
 {
 	char	*s;
@@ -288,6 +366,7 @@ main(void)
 	tcase_add_test(tc, test_depth);
 	tcase_add_test(tc, test_fields);
 	tcase_add_test(tc, test_fast_path_agrees);
+	tcase_add_test(tc, test_print);
 	tcase_add_test(tc, test_envelopes);
 	suite_add_tcase(s, tc);
 	return unit_run(s, 0);
