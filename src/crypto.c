@@ -202,46 +202,62 @@ fail:
 	return rc;
 }
 
+/* Sealed values up to this size are decoded on the stack. */
+#define SEAL_SMALL	512
+
 enum sig_err
-crypto_open(const struct master_key *mk, const char *aad, const char *sealed,
-    unsigned char **pt, size_t *n)
+crypto_open_buf(const struct master_key *mk, const char *aad,
+    const char *sealed, unsigned char *pt, size_t cap, size_t *n)
 {
 	gnutls_aead_cipher_hd_t h;
-	unsigned char	*raw = NULL, *plain = NULL;
-	size_t		 slen, rawlen = 0, ptlen, cap = 0;
+	unsigned char	 small[SEAL_SMALL / 4 * 3 + 3], *raw = small;
+	size_t		 slen, rawlen = 0, ptlen;
 	enum sig_err	 rc = SIG_EINTERNAL;
 
-	*pt = NULL;
 	*n = 0;
 	slen = strlen(sealed);
 	if (slen > b64_encoded_len(1 + SEAL_IV_LEN + SEAL_MAX_PT + SEAL_TAG_LEN))
 		return SIG_EINTERNAL;
-	if ((raw = malloc(slen / 4 * 3 + 3)) == NULL)
+	if (slen > SEAL_SMALL && (raw = malloc(slen / 4 * 3 + 3)) == NULL)
 		return SIG_EINTERNAL;
 	if (b64_decode(sealed, slen, raw, &rawlen) != 0 ||
 	    rawlen < 1 + SEAL_IV_LEN + SEAL_TAG_LEN || raw[0] != SEAL_VERSION)
-		goto fail;
+		goto done;
+	/* GnuTLS wants room for the tag as well. */
 	ptlen = rawlen - 1 - SEAL_IV_LEN;
-	/* One spare byte, so an empty plaintext still gets a buffer. */
-	cap = ptlen + 1;
-	if ((plain = malloc(cap)) == NULL)
-		goto fail;
-	if (aead_get(mk, &h) != SIG_OK)
-		goto fail;
+	if (ptlen > cap || aead_get(mk, &h) != SIG_OK)
+		goto done;
 	if (gnutls_aead_cipher_decrypt(h, raw + 1, SEAL_IV_LEN, aad,
 	    strlen(aad), SEAL_TAG_LEN, raw + 1 + SEAL_IV_LEN,
-	    rawlen - 1 - SEAL_IV_LEN, plain, &ptlen) >= 0)
-		rc = SIG_OK;
-	if (rc == SIG_OK) {
-		*pt = plain;
+	    rawlen - 1 - SEAL_IV_LEN, pt, &ptlen) >= 0) {
 		*n = ptlen;
-		plain = NULL;
+		rc = SIG_OK;
 	}
-fail:
-	if (plain != NULL) {
+done:
+	if (raw != small)
+		free(raw);
+	return rc;
+}
+
+enum sig_err
+crypto_open(const struct master_key *mk, const char *aad, const char *sealed,
+    unsigned char **pt, size_t *n)
+{
+	unsigned char	*plain;
+	size_t		 cap;
+	enum sig_err	 rc;
+
+	*pt = NULL;
+	*n = 0;
+	/* The plaintext is shorter than the decoded bytes; one spare byte. */
+	cap = strlen(sealed) / 4 * 3 + 3;
+	if ((plain = malloc(cap)) == NULL)
+		return SIG_EINTERNAL;
+	if ((rc = crypto_open_buf(mk, aad, sealed, plain, cap, n)) != SIG_OK) {
 		crypto_wipe(plain, cap);
 		free(plain);
+		return rc;
 	}
-	free(raw);
-	return rc;
+	*pt = plain;
+	return SIG_OK;
 }

@@ -31,41 +31,53 @@ escapes_nul(const char *s, size_t len)
 
 /*
  * Strict UTF-8 (RFC 3629): no overlong forms, no UTF-16 surrogates, nothing
- * above U+10FFFF.  json-c's own check lets those three through.
+ * above U+10FFFF.  json-c's own check lets those three through.  utf8_seq
+ * is the length of the multi-byte sequence at s (len bytes left), 0 when it
+ * is not one.
  */
+static size_t
+utf8_seq(const unsigned char *s, size_t len)
+{
+	size_t	 n, k;
+	uint32_t cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 1;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 2;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 3;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (len <= n)
+		return 0;
+	for (k = 1; k <= n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n + 1;
+}
+
 static int
 valid_utf8(const unsigned char *s, size_t len)
 {
-	size_t	 i = 0, n, k;
-	uint32_t cp;
+	size_t	 i = 0, n;
 
 	while (i < len) {
 		if (s[i] < 0x80) {
 			i++;
 			continue;
 		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-			n = 1;
-			cp = s[i] & 0x1f;
-		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
-			n = 2;
-			cp = s[i] & 0x0f;
-		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-			n = 3;
-			cp = s[i] & 0x07;
-		} else
+		if ((n = utf8_seq(s + i, len - i)) == 0)
 			return 0;
-		if (len - i <= n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-		i += n + 1;
+		i += n;
 	}
 	return 1;
 }
@@ -136,8 +148,7 @@ surrogates_paired(const char *s, size_t len)
 static int
 plainly_valid(const unsigned char *s, size_t len)
 {
-	size_t	 i = 0, n, k;
-	uint32_t cp;
+	size_t	 i = 0, n;
 	unsigned v;
 
 	while (i < len) {
@@ -182,28 +193,9 @@ plainly_valid(const unsigned char *s, size_t len)
 			i++;
 			continue;
 		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-			n = 1;
-			cp = s[i] & 0x1f;
-		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
-			n = 2;
-			cp = s[i] & 0x0f;
-		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-			n = 3;
-			cp = s[i] & 0x07;
-		} else
+		if ((n = utf8_seq(s + i, len - i)) == 0)
 			return 0;
-		if (len - i <= n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-		i += n + 1;
+		i += n;
 	}
 	return 1;
 }
@@ -239,7 +231,7 @@ scan_ws(struct scan *sc)
 		sc->p++;
 }
 
-/* The end of a run of string text without '"', '\\' or control bytes. */
+/* The end of a run of ASCII string text without '"', '\\' or controls. */
 static const char *
 plain_run(const char *p, const char *end)
 {
@@ -250,14 +242,38 @@ plain_run(const char *p, const char *end)
 		memcpy(&w, p, 8);
 		q = w ^ ONES * '"';
 		bs = w ^ ONES * '\\';
-		if ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+		if ((w | ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
 		    ((bs - ONES) & ~bs)) & ONES * 0x80)
 			break;
 		p += 8;
 	}
-	while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+	while (p < end && *p != '"' && *p != '\\' &&
+	    (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80)
 		p++;
 	return p;
+}
+
+/*
+ * The end of a run of string text in strict UTF-8 without '"', '\\' or
+ * control bytes: the '"' or '\\' after it, or NULL at anything else (a
+ * control byte, a byte that is not UTF-8, the end of the input).
+ */
+static const char *
+text_run(const char *p, const char *end)
+{
+	size_t	 n;
+
+	for (;;) {
+		p = plain_run(p, end);
+		if (p == end)
+			return NULL;
+		if ((unsigned char)*p < 0x80)
+			return *p == '"' || *p == '\\' ? p : NULL;
+		if ((n = utf8_seq((const unsigned char *)p,
+		    (size_t)(end - p))) == 0)
+			return NULL;
+		p += n;
+	}
 }
 
 /*
@@ -274,8 +290,9 @@ scan_string(struct scan *sc, char *kbuf, const char **s, size_t *n)
 	size_t		 cap;
 	unsigned	 v;
 
-	q = plain_run(++sc->p, sc->end);
-	if (q < sc->end && *q == '"' && kbuf == NULL) {
+	if ((q = text_run(++sc->p, sc->end)) == NULL)
+		return -1;
+	if (*q == '"' && kbuf == NULL) {
 		*s = sc->p;
 		*n = (size_t)(q - sc->p);
 		sc->p = q + 1;
@@ -302,8 +319,6 @@ scan_string(struct scan *sc, char *kbuf, const char **s, size_t *n)
 			return -1;
 		memcpy(o, sc->p, (size_t)(q - sc->p));
 		o += q - sc->p;
-		if (q == sc->end || (unsigned char)*q < 0x20)
-			return -1;
 		if (*q == '"')
 			break;
 		/* A backslash. */
@@ -338,7 +353,8 @@ scan_string(struct scan *sc, char *kbuf, const char **s, size_t *n)
 			return -1;
 		}
 		sc->p = q + 2;
-		q = plain_run(sc->p, sc->end);
+		if ((q = text_run(sc->p, sc->end)) == NULL)
+			return -1;
 	}
 	sc->p = q + 1;
 	*s = out;
@@ -590,6 +606,13 @@ parse_body(const char *buf, size_t len, json_object **out, char *msg,
 		*out = json_object_new_object();
 		return *out ? SIG_OK : SIG_EINTERNAL;
 	}
+	/*
+	 * The fast path checks what it reads (strings in strict UTF-8 with no
+	 * NUL or surrogate escape, nothing else outside ASCII), so a body it
+	 * takes would pass the checks below.
+	 */
+	if (fast && fast_parse(buf, len, out))
+		return SIG_OK;
 	if (!plainly_valid((const unsigned char *)buf, len)) {
 		if (memchr(buf, '\0', len) != NULL || escapes_nul(buf, len)) {
 			snprintf(msg, SIG_MSG_MAX, "strings must not contain NUL");
@@ -602,8 +625,6 @@ parse_body(const char *buf, size_t len, json_object **out, char *msg,
 			return SIG_EINVAL;
 		}
 	}
-	if (fast && fast_parse(buf, len, out))
-		return SIG_OK;
 	/* The tokenizer wants the terminating NUL, or a bare number waits. */
 	if ((copy = malloc(len + 1)) == NULL)
 		return SIG_EINTERNAL;

@@ -206,29 +206,21 @@ static int
 unseal(const struct master_key *mk, json_object *key, unsigned char *hk,
     size_t *hklen)
 {
-	unsigned char	*secret;
-	char		*s;
+	/* A "whsec_" secret, its GCM tag, the NUL. */
+	unsigned char	 secret[WEBHOOK_SECRET_LEN + 64];
 	size_t		 n;
 	int		 rc;
 
-	if (crypto_open(mk, field(key, "id"), field(key, "secret"), &secret,
-	    &n) != SIG_OK) {
+	if (crypto_open_buf(mk, field(key, "id"), field(key, "secret"), secret,
+	    sizeof(secret) - 1, &n) != SIG_OK) {
+		crypto_wipe(secret, sizeof(secret));
 		log_msg(LOG_ERR, "signing key %s does not unseal: wrong master "
 		    "key or damaged record", field(key, "id"));
 		return -1;
 	}
-	s = malloc(n + 1);
-	if (s != NULL) {
-		memcpy(s, secret, n);
-		s[n] = '\0';
-	}
-	crypto_wipe(secret, n);
-	free(secret);
-	if (s == NULL)
-		return -1;
-	rc = webhook_secret_key(s, hk, hklen);
-	crypto_wipe(s, n);
-	free(s);
+	secret[n] = '\0';
+	rc = webhook_secret_key((const char *)secret, hk, hklen);
+	crypto_wipe(secret, sizeof(secret));
 	return rc;
 }
 
@@ -239,26 +231,32 @@ keyring_sign(const struct master_key *mk, json_object *rec,
 {
 	json_object	*keys = keys_in(rec);
 	unsigned char	 hk[WEBHOOK_KEY_MAX];
-	size_t		 i, n = nkeys(keys), hklen, len = 0;
-	char		*out;
+	size_t		 i, n = nkeys(keys), hklen, len = 0, clen;
+	char		*out, *content;
 
 	*header = NULL;
-	if ((out = malloc(n * (WEBHOOK_SIG_LEN + 1) + 1)) == NULL)
+	if ((content = webhook_content(msg_id, timestamp, payload, plen,
+	    &clen)) == NULL)
 		return SIG_EINTERNAL;
+	if ((out = malloc(n * (WEBHOOK_SIG_LEN + 1) + 1)) == NULL) {
+		free(content);
+		return SIG_EINTERNAL;
+	}
 	out[0] = '\0';
 	for (i = n; i-- > 0;) {
 		if (unseal(mk, json_object_array_get_idx(keys, i), hk,
 		    &hklen) != 0) {
+			free(content);
 			free(out);
 			return SIG_EINTERNAL;
 		}
 		if (len > 0)
 			out[len++] = ' ';
-		webhook_sign(hk, hklen, msg_id, timestamp, payload, plen,
-		    out + len);
+		webhook_sign_content(hk, hklen, content, clen, out + len);
 		crypto_wipe(hk, sizeof(hk));
 		len += strlen(out + len);
 	}
+	free(content);
 	*header = out;
 	return SIG_OK;
 }
@@ -270,22 +268,27 @@ keyring_verify(const struct master_key *mk, json_object *rec,
 {
 	json_object	*keys = keys_in(rec), *key;
 	unsigned char	 hk[WEBHOOK_KEY_MAX];
-	char		 expected[WEBHOOK_SIG_LEN + 1];
-	size_t		 i, n = nkeys(keys), hklen;
+	char		 expected[WEBHOOK_SIG_LEN + 1], *content;
+	size_t		 i, n = nkeys(keys), hklen, clen;
 	int		 found = 0;
 
+	if ((content = webhook_content(msg_id, timestamp, payload, plen,
+	    &clen)) == NULL)
+		return -1;
 	/* Every key is tried, so timing says nothing about which matched. */
 	for (i = n; i-- > 0;) {
 		key = json_object_array_get_idx(keys, i);
-		if (unseal(mk, key, hk, &hklen) != 0)
+		if (unseal(mk, key, hk, &hklen) != 0) {
+			free(content);
 			return -1;
-		webhook_sign(hk, hklen, msg_id, timestamp, payload, plen,
-		    expected);
+		}
+		webhook_sign_content(hk, hklen, content, clen, expected);
 		crypto_wipe(hk, sizeof(hk));
 		if (webhook_header_has(sigheader, expected) && !found) {
 			found = 1;
 			snprintf(key_id, IDS_MAX, "%s", field(key, "id"));
 		}
 	}
+	free(content);
 	return found;
 }

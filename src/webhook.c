@@ -39,30 +39,52 @@ webhook_secret_key(const char *secret, unsigned char *key, size_t *klen)
 	return b64_decode(secret, len, key, klen);
 }
 
-void
-webhook_sign(const unsigned char *key, size_t klen, const char *msg_id,
-    int64_t timestamp, const char *payload, size_t plen, char *out)
+char *
+webhook_content(const char *msg_id, int64_t timestamp, const char *payload,
+    size_t plen, size_t *len)
 {
-	unsigned char	 mac[CRYPTO_SHA256_LEN];
-	char		 ts[24], *msg;
-	size_t		 idlen = strlen(msg_id), tslen, n;
+	char	 ts[24], *msg;
+	size_t	 idlen = strlen(msg_id), tslen, n;
 
 	tslen = (size_t)snprintf(ts, sizeof(ts), "%lld", (long long)timestamp);
 	n = idlen + 1 + tslen + 1 + plen;
-	if ((msg = malloc(n)) == NULL) {
-		/* Unreachable in practice; an empty value never matches. */
-		out[0] = '\0';
-		return;
-	}
+	if ((msg = malloc(n)) == NULL)
+		return NULL;
 	memcpy(msg, msg_id, idlen);
 	msg[idlen] = '.';
 	memcpy(msg + idlen + 1, ts, tslen);
 	msg[idlen + 1 + tslen] = '.';
 	memcpy(msg + idlen + tslen + 2, payload, plen);
-	crypto_hmac_sha256(key, klen, msg, n, mac);
-	free(msg);
+	*len = n;
+	return msg;
+}
+
+void
+webhook_sign_content(const unsigned char *key, size_t klen,
+    const char *content, size_t len, char *out)
+{
+	unsigned char	 mac[CRYPTO_SHA256_LEN];
+
+	crypto_hmac_sha256(key, klen, content, len, mac);
 	memcpy(out, "v1,", 3);
 	b64_encode(mac, sizeof(mac), out + 3);
+}
+
+void
+webhook_sign(const unsigned char *key, size_t klen, const char *msg_id,
+    int64_t timestamp, const char *payload, size_t plen, char *out)
+{
+	char	*msg;
+	size_t	 n;
+
+	if ((msg = webhook_content(msg_id, timestamp, payload, plen,
+	    &n)) == NULL) {
+		/* Unreachable in practice; an empty value never matches. */
+		out[0] = '\0';
+		return;
+	}
+	webhook_sign_content(key, klen, msg, n, out);
+	free(msg);
 }
 
 int

@@ -66,4 +66,13 @@ enum sig_err	crypto_seal(const struct master_key *mk, const char *aad,
 enum sig_err	crypto_open(const struct master_key *mk, const char *aad,
 		    const char *sealed, unsigned char **pt, size_t *n);
 
+/*
+ * crypto_open into pt, a buffer of cap bytes the caller wipes: no
+ * allocation for small values.  SIG_EINTERNAL also when cap is too small
+ * (cap must leave room for the 16-byte tag: plaintext + 16 suffices).
+ */
+enum sig_err	crypto_open_buf(const struct master_key *mk, const char *aad,
+		    const char *sealed, unsigned char *pt, size_t cap,
+		    size_t *n);
+
 #endif

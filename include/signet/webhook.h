@@ -36,6 +36,16 @@ void	webhook_sign(const unsigned char *key, size_t klen, const char *msg_id,
 	    int64_t timestamp, const char *payload, size_t plen, char *out);
 
 /*
+ * The same in two steps, for signing one message with several keys: the
+ * signed bytes (malloc'd, *len bytes, no NUL; NULL when out of memory),
+ * then the signature of those bytes under one key.
+ */
+char	*webhook_content(const char *msg_id, int64_t timestamp,
+	    const char *payload, size_t plen, size_t *len);
+void	webhook_sign_content(const unsigned char *key, size_t klen,
+	    const char *content, size_t len, char *out);
+
+/*
  * Whether the webhook-signature header value (space-separated "v1,<sig>"
  * entries; other versions are ignored) holds expected, compared in constant
  * time.  Returns 1 on a match.
