@@ -39,6 +39,7 @@
 #define DRAIN_MAX	(64L * 1024 * 1024)
 #define REQUEST_WATCHDOG_S	15
 #define MAINTAIN_EVERY		1000	/* requests between housekeeping */
+#define SLOW_HOUSEKEEPING_MS	100	/* logged when it takes longer */
 
 static volatile sig_atomic_t stopping;
 
@@ -335,9 +336,13 @@ worker(int sock)
 		free(body);
 		FCGX_Finish_r(&r);
 		/* The answer is out: now the checkpoint, if one is due. */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		store_housekeep(app.store);
 		if (++served % MAINTAIN_EVERY == 0)
 			(void)app_maintain(&app);
+		if ((tenths = (long)elapsed_ms(&t0)) >= SLOW_HOUSEKEEPING_MS)
+			log_msg(LOG_WARN, "housekeeping took %ld ms: this worker "
+			    "took no request meanwhile", tenths);
 		store_watchdog(0);
 	}
 	app_close(&app);
