@@ -467,7 +467,7 @@ sign_tx(struct store_txn *t, void *arg)
 {
 	struct op	*o = arg;
 	enum sig_err	 rc;
-	char		*header, ts[24];
+	char		*header, ts[WEBHOOK_TS_MAX];
 
 	op_reset(o);
 	if ((rc = load(t, o, 0)) != SIG_OK)
@@ -475,7 +475,7 @@ sign_tx(struct store_txn *t, void *arg)
 	if ((rc = keyring_sign(&o->c->app->mk, o->rec, o->msg_id,
 	    o->timestamp, o->payload, o->plen, &header)) != SIG_OK)
 		return rc;
-	snprintf(ts, sizeof(ts), "%" PRId64, o->timestamp);
+	(void)webhook_timestamp_text(o->timestamp, ts);
 	o->out = json_object_new_object();
 	json_object_object_add(o->out, "webhook-id",
 	    json_object_new_string(o->msg_id));

@@ -224,6 +224,19 @@ unseal(const struct master_key *mk, json_object *key, unsigned char *hk,
 	return rc;
 }
 
+/*
+ * The signed bytes of a message go to the stack when they fit: a payload
+ * of a KiB or more was the one large allocation of a sign request.
+ */
+#define CONTENT_ON_STACK	4096
+
+static void
+drop_content(char *content, const char *buf)
+{
+	if (content != buf)
+		free(content);
+}
+
 enum sig_err
 keyring_sign(const struct master_key *mk, json_object *rec,
     const char *msg_id, int64_t timestamp, const char *payload, size_t plen,
@@ -232,21 +245,21 @@ keyring_sign(const struct master_key *mk, json_object *rec,
 	json_object	*keys = keys_in(rec);
 	unsigned char	 hk[WEBHOOK_KEY_MAX];
 	size_t		 i, n = nkeys(keys), hklen, len = 0, clen;
-	char		*out, *content;
+	char		*out, *content, buf[CONTENT_ON_STACK];
 
 	*header = NULL;
-	if ((content = webhook_content(msg_id, timestamp, payload, plen,
-	    &clen)) == NULL)
+	if ((content = webhook_content(msg_id, timestamp, payload, plen, buf,
+	    sizeof(buf), &clen)) == NULL)
 		return SIG_EINTERNAL;
 	if ((out = malloc(n * (WEBHOOK_SIG_LEN + 1) + 1)) == NULL) {
-		free(content);
+		drop_content(content, buf);
 		return SIG_EINTERNAL;
 	}
 	out[0] = '\0';
 	for (i = n; i-- > 0;) {
 		if (unseal(mk, json_object_array_get_idx(keys, i), hk,
 		    &hklen) != 0) {
-			free(content);
+			drop_content(content, buf);
 			free(out);
 			return SIG_EINTERNAL;
 		}
@@ -256,7 +269,7 @@ keyring_sign(const struct master_key *mk, json_object *rec,
 		crypto_wipe(hk, sizeof(hk));
 		len += strlen(out + len);
 	}
-	free(content);
+	drop_content(content, buf);
 	*header = out;
 	return SIG_OK;
 }
@@ -269,17 +282,18 @@ keyring_verify(const struct master_key *mk, json_object *rec,
 	json_object	*keys = keys_in(rec), *key;
 	unsigned char	 hk[WEBHOOK_KEY_MAX];
 	char		 expected[WEBHOOK_SIG_LEN + 1], *content;
+	char		 buf[CONTENT_ON_STACK];
 	size_t		 i, n = nkeys(keys), hklen, clen;
 	int		 found = 0;
 
-	if ((content = webhook_content(msg_id, timestamp, payload, plen,
-	    &clen)) == NULL)
+	if ((content = webhook_content(msg_id, timestamp, payload, plen, buf,
+	    sizeof(buf), &clen)) == NULL)
 		return -1;
 	/* Every key is tried, so timing says nothing about which matched. */
 	for (i = n; i-- > 0;) {
 		key = json_object_array_get_idx(keys, i);
 		if (unseal(mk, key, hk, &hklen) != 0) {
-			free(content);
+			drop_content(content, buf);
 			return -1;
 		}
 		webhook_sign_content(hk, hklen, content, clen, expected);
@@ -289,6 +303,6 @@ keyring_verify(const struct master_key *mk, json_object *rec,
 			snprintf(key_id, IDS_MAX, "%s", field(key, "id"));
 		}
 	}
-	free(content);
+	drop_content(content, buf);
 	return found;
 }

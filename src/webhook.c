@@ -39,16 +39,37 @@ webhook_secret_key(const char *secret, unsigned char *key, size_t *klen)
 	return b64_decode(secret, len, key, klen);
 }
 
+size_t
+webhook_timestamp_text(int64_t timestamp, char *out)
+{
+	char		 tmp[24], *t = tmp + sizeof(tmp);
+	uint64_t	 v;
+	size_t		 n;
+
+	v = timestamp < 0 ? (uint64_t)0 - (uint64_t)timestamp :
+	    (uint64_t)timestamp;
+	do {
+		*--t = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (timestamp < 0)
+		*--t = '-';
+	n = (size_t)(tmp + sizeof(tmp) - t);
+	memcpy(out, t, n);
+	out[n] = '\0';
+	return n;
+}
+
 char *
 webhook_content(const char *msg_id, int64_t timestamp, const char *payload,
-    size_t plen, size_t *len)
+    size_t plen, char *buf, size_t cap, size_t *len)
 {
-	char	 ts[24], *msg;
+	char	 ts[WEBHOOK_TS_MAX], *msg = buf;
 	size_t	 idlen = strlen(msg_id), tslen, n;
 
-	tslen = (size_t)snprintf(ts, sizeof(ts), "%lld", (long long)timestamp);
+	tslen = webhook_timestamp_text(timestamp, ts);
 	n = idlen + 1 + tslen + 1 + plen;
-	if ((msg = malloc(n)) == NULL)
+	if (n > cap && (msg = malloc(n)) == NULL)
 		return NULL;
 	memcpy(msg, msg_id, idlen);
 	msg[idlen] = '.';
@@ -77,7 +98,7 @@ webhook_sign(const unsigned char *key, size_t klen, const char *msg_id,
 	char	*msg;
 	size_t	 n;
 
-	if ((msg = webhook_content(msg_id, timestamp, payload, plen,
+	if ((msg = webhook_content(msg_id, timestamp, payload, plen, NULL, 0,
 	    &n)) == NULL) {
 		/* Unreachable in practice; an empty value never matches. */
 		out[0] = '\0';

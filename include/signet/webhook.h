@@ -37,11 +37,13 @@ void	webhook_sign(const unsigned char *key, size_t klen, const char *msg_id,
 
 /*
  * The same in two steps, for signing one message with several keys: the
- * signed bytes (malloc'd, *len bytes, no NUL; NULL when out of memory),
+ * signed bytes (*len bytes, no NUL) in buf when they fit its cap bytes,
+ * else in a malloc'd buffer the caller frees (NULL when out of memory);
  * then the signature of those bytes under one key.
  */
 char	*webhook_content(const char *msg_id, int64_t timestamp,
-	    const char *payload, size_t plen, size_t *len);
+	    const char *payload, size_t plen, char *buf, size_t cap,
+	    size_t *len);
 void	webhook_sign_content(const unsigned char *key, size_t klen,
 	    const char *content, size_t len, char *out);
 
@@ -51,6 +53,13 @@ void	webhook_sign_content(const unsigned char *key, size_t klen,
  * time.  Returns 1 on a match.
  */
 int	webhook_header_has(const char *header, const char *expected);
+
+/*
+ * The decimal text of a webhook-timestamp into out (WEBHOOK_TS_MAX bytes,
+ * NUL-terminated); returns its length.
+ */
+#define WEBHOOK_TS_MAX	24
+size_t	webhook_timestamp_text(int64_t timestamp, char *out);
 
 /*
  * Parse a webhook-timestamp header value: decimal digits only, at most 12.

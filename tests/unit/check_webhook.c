@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,39 @@ START_TEST(test_timestamp)
 	ck_assert_int_eq(webhook_parse_timestamp("12a", &t), -1);
 	ck_assert_int_eq(webhook_parse_timestamp("", &t), -1);
 	ck_assert_int_eq(webhook_parse_timestamp("9999999999999", &t), -1);
+}
+END_TEST
+
+START_TEST(test_content)
+{
+	static const int64_t tss[] = { 0, 7, VEC_TS, INT64_MAX, -5, INT64_MIN };
+	char		 ts[WEBHOOK_TS_MAX], want[64], buf[64], *c, *big;
+	unsigned char	 key[WEBHOOK_KEY_MAX];
+	size_t		 i, n, klen;
+	char		 sig[WEBHOOK_SIG_LEN + 1];
+
+	for (i = 0; i < sizeof(tss) / sizeof(tss[0]); i++) {
+		snprintf(want, sizeof(want), "%lld", (long long)tss[i]);
+		ck_assert_uint_eq(webhook_timestamp_text(tss[i], ts),
+		    strlen(want));
+		ck_assert_str_eq(ts, want);
+	}
+	/* In the caller's buffer when it fits, else allocated. */
+	c = webhook_content("m1", 10, "body", 4, buf, sizeof(buf), &n);
+	ck_assert_ptr_eq(c, buf);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_int_eq(memcmp(c, "m1.10.body", 10), 0);
+	c = webhook_content("m1", 10, "body", 4, buf, 9, &n);
+	ck_assert_ptr_ne(c, buf);
+	ck_assert_int_eq(memcmp(c, "m1.10.body", n), 0);
+	free(c);
+	/* Either way, the published vector's signature. */
+	ck_assert_int_eq(webhook_secret_key(VEC_SECRET, key, &klen), 0);
+	big = webhook_content(VEC_ID, VEC_TS, VEC_BODY, strlen(VEC_BODY), NULL,
+	    0, &n);
+	webhook_sign_content(key, klen, big, n, sig);
+	ck_assert_str_eq(sig, VEC_SIG);
+	free(big);
 }
 END_TEST
 
@@ -161,6 +195,7 @@ main(void)
 	tcase_add_test(tc, test_vector_by_hand);
 	tcase_add_test(tc, test_header_match);
 	tcase_add_test(tc, test_timestamp);
+	tcase_add_test(tc, test_content);
 	tcase_add_test(tc, test_keyring_rules);
 	suite_add_tcase(s, tc);
 	return unit_run(s, 0);
