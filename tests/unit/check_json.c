@@ -200,6 +200,7 @@ agree(const char *s, size_t len)
 
 START_TEST(test_fast_path_agrees)
 {
+	static char	 big[100 * 1024 + 16];
 	static const char *const bodies[] = {
 		"{\"payload\": \"abc\"}",
 		"{\"a\":\"x\\\"y\\\\z\\/\\b\\f\\n\\r\\t\"}",
@@ -240,17 +241,15 @@ START_TEST(test_fast_path_agrees)
 		free(s);
 	}
 	/* A key too long for the fast path, a string longer than 64 KiB. */
-	n = 100 * 1024;
-	s = malloc(n + 16);
-	memcpy(s, "{\"", 2);
-	memset(s + 2, 'k', 300);
-	memcpy(s + 302, "\": 1}", 6);
-	agree(s, strlen(s));
-	memcpy(s, "[\"", 2);
-	memset(s + 2, 'x', n);
-	memcpy(s + 2 + n, "\\n\"]", 5);
-	agree(s, strlen(s));
-	free(s);
+	n = sizeof(big) - 16;
+	memcpy(big, "{\"", 2);
+	memset(big + 2, 'k', 300);
+	memcpy(big + 302, "\": 1}", 6);
+	agree(big, strlen(big));
+	memcpy(big, "[\"", 2);
+	memset(big + 2, 'x', n);
+	memcpy(big + 2 + n, "\\n\"]", 5);
+	agree(big, strlen(big));
 	/* Not NUL-terminated: the fast path stops at len. */
 	agree("{\"a\":12}99", 8);
 	agree("[\"ab\"]\"", 6);
