@@ -91,23 +91,6 @@ webhook_sign_content(const unsigned char *key, size_t klen,
 	b64_encode(mac, sizeof(mac), out + 3);
 }
 
-void
-webhook_sign(const unsigned char *key, size_t klen, const char *msg_id,
-    int64_t timestamp, const char *payload, size_t plen, char *out)
-{
-	char	*msg;
-	size_t	 n;
-
-	if ((msg = webhook_content(msg_id, timestamp, payload, plen, NULL, 0,
-	    &n)) == NULL) {
-		/* Unreachable in practice; an empty value never matches. */
-		out[0] = '\0';
-		return;
-	}
-	webhook_sign_content(key, klen, msg, n, out);
-	free(msg);
-}
-
 int
 webhook_header_has(const char *header, const char *expected)
 {

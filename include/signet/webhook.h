@@ -29,17 +29,11 @@ enum sig_err	webhook_secret_new(char *secret);
 int	webhook_secret_key(const char *secret, unsigned char *key, size_t *klen);
 
 /*
- * The signature of (msg_id, timestamp, payload) under key, as "v1,<base64>"
- * into out (WEBHOOK_SIG_LEN + 1).
- */
-void	webhook_sign(const unsigned char *key, size_t klen, const char *msg_id,
-	    int64_t timestamp, const char *payload, size_t plen, char *out);
-
-/*
- * The same in two steps, for signing one message with several keys: the
- * signed bytes (*len bytes, no NUL) in buf when they fit its cap bytes,
- * else in a malloc'd buffer the caller frees (NULL when out of memory);
- * then the signature of those bytes under one key.
+ * Signing (msg_id, timestamp, payload), in two steps so one message can be
+ * signed with several keys: the signed bytes (*len bytes, no NUL) in buf
+ * when they fit its cap bytes, else in a malloc'd buffer the caller frees
+ * (NULL when out of memory); then the signature of those bytes under one
+ * key, as "v1,<base64>" into out (WEBHOOK_SIG_LEN + 1).
  */
 char	*webhook_content(const char *msg_id, int64_t timestamp,
 	    const char *payload, size_t plen, char *buf, size_t cap,

@@ -19,6 +19,20 @@
 #define VEC_BODY	"{\"test\": 2432232314}"
 #define VEC_SIG		"v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
+/* The signature of (msg_id, timestamp, payload) under key. */
+static void
+webhook_sign(const unsigned char *key, size_t klen, const char *msg_id,
+    int64_t timestamp, const char *payload, size_t plen, char *out)
+{
+	char	 buf[256], *c;
+	size_t	 n;
+
+	c = webhook_content(msg_id, timestamp, payload, plen, buf, sizeof(buf),
+	    &n);
+	ck_assert_ptr_eq(c, buf);
+	webhook_sign_content(key, klen, c, n, out);
+}
+
 START_TEST(test_vector)
 {
 	unsigned char	 key[WEBHOOK_KEY_MAX];
