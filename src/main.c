@@ -296,7 +296,7 @@ worker(int sock)
 	const char		*clen;
 	char			*body;
 	unsigned		 watchdog_s;
-	long			 tenths;
+	long			 tenths, ms;
 	unsigned long		 served = 0;
 
 	set_handler(SIGTERM, on_term);
@@ -340,9 +340,9 @@ worker(int sock)
 		store_housekeep(app.store);
 		if (++served % MAINTAIN_EVERY == 0)
 			(void)app_maintain(&app);
-		if ((tenths = (long)elapsed_ms(&t0)) >= SLOW_HOUSEKEEPING_MS)
+		if ((ms = (long)elapsed_ms(&t0)) >= SLOW_HOUSEKEEPING_MS)
 			log_msg(LOG_WARN, "housekeeping took %ld ms: this worker "
-			    "took no request meanwhile", tenths);
+			    "took no request meanwhile", ms);
 		store_watchdog(0);
 	}
 	app_close(&app);
