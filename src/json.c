@@ -7,6 +7,7 @@
 
 #include "signet/ids.h"
 #include "signet/json.h"
+#include "signet/sbuf.h"
 
 /*
  * Whether the JSON text escapes a NUL ("\u0000") anywhere.  json-c keeps
@@ -868,8 +869,9 @@ print_string(struct pbuf *b, const char *s, size_t n, int noslash)
 static void
 print_value(struct pbuf *b, json_object *o, int noslash)
 {
+	struct sbuf	 nb;
 	const char	*s;
-	char		 num[24], *t;
+	char		 num[24];
 	int64_t		 v;
 	size_t		 i, n;
 	int		 first = 1;
@@ -894,15 +896,9 @@ print_value(struct pbuf *b, json_object *o, int noslash)
 		/* INT64_MAX may be a larger unsigned value: json-c knows. */
 		if ((v = json_object_get_int64(o)) == INT64_MAX)
 			goto jsonc;
-		t = num + sizeof(num);
-		n = v < 0 ? (size_t)0 - (size_t)v : (size_t)v;
-		do {
-			*--t = (char)('0' + n % 10);
-			n /= 10;
-		} while (n != 0);
-		if (v < 0)
-			*--t = '-';
-		pb_put(b, t, (size_t)(num + sizeof(num) - t));
+		sbuf_init(&nb, num, sizeof(num));
+		sbuf_int(&nb, v);
+		pb_put(b, num, (size_t)sbuf_done(&nb));
 		return;
 	case json_type_string:
 		print_string(b, json_object_get_string(o),

@@ -42,6 +42,16 @@ sbuf_uint(struct sbuf *b, unsigned long long v)
 	sbuf_putn(b, t, (size_t)(tmp + sizeof(tmp) - t));
 }
 
+void
+sbuf_int(struct sbuf *b, long long v)
+{
+	if (v < 0) {
+		sbuf_putn(b, "-", 1);
+		sbuf_uint(b, 0ULL - (unsigned long long)v);
+	} else
+		sbuf_uint(b, (unsigned long long)v);
+}
+
 long
 sbuf_done(struct sbuf *b)
 {

@@ -7,6 +7,7 @@
 
 #include "signet/b64.h"
 #include "signet/crypto.h"
+#include "signet/sbuf.h"
 #include "signet/webhook.h"
 
 #define SECRET_PREFIX	"whsec_"
@@ -42,22 +43,11 @@ webhook_secret_key(const char *secret, unsigned char *key, size_t *klen)
 size_t
 webhook_timestamp_text(int64_t timestamp, char *out)
 {
-	char		 tmp[24], *t = tmp + sizeof(tmp);
-	uint64_t	 v;
-	size_t		 n;
+	struct sbuf	 b;
 
-	v = timestamp < 0 ? (uint64_t)0 - (uint64_t)timestamp :
-	    (uint64_t)timestamp;
-	do {
-		*--t = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	if (timestamp < 0)
-		*--t = '-';
-	n = (size_t)(tmp + sizeof(tmp) - t);
-	memcpy(out, t, n);
-	out[n] = '\0';
-	return n;
+	sbuf_init(&b, out, WEBHOOK_TS_MAX);
+	sbuf_int(&b, timestamp);
+	return (size_t)sbuf_done(&b);
 }
 
 char *

@@ -21,6 +21,7 @@ void	sbuf_putn(struct sbuf *, const char *s, size_t n);
 void	sbuf_put(struct sbuf *, const char *s);
 /* Append v in decimal. */
 void	sbuf_uint(struct sbuf *, unsigned long long v);
+void	sbuf_int(struct sbuf *, long long v);
 /* The text so far, NUL-terminated, and its length; -1 when it overflowed. */
 long	sbuf_done(struct sbuf *);
 
