@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <db.h>
 
 #include "signet/config.h"
+#include "signet/validate.h"
 
 #ifndef SIGNET_LOCALSTATEDIR
 #define SIGNET_LOCALSTATEDIR "/var"
@@ -78,7 +78,7 @@ config_site(const char *site, char *host, unsigned *port)
 {
 	const char	*colon, *h = site, *hend;
 	char		*end;
-	long		 n;
+	int64_t		 n;
 
 	if (*site == '[') {
 		h = site + 1;
@@ -96,11 +96,7 @@ config_site(const char *site, char *host, unsigned *port)
 	for (end = (char *)h; end < hend; end++)
 		if (isspace((unsigned char)*end) || *end == ',')
 			return SIG_EINVAL;
-	if (!isdigit((unsigned char)colon[1]))
-		return SIG_EINVAL;
-	errno = 0;
-	n = strtol(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || n < 1 || n > 65535)
+	if (parse_decimal(colon + 1, strlen(colon + 1), 1, 65535, &n) == -1)
 		return SIG_EINVAL;
 	memcpy(host, h, (size_t)(hend - h));
 	host[hend - h] = '\0';
@@ -156,9 +152,9 @@ enum sig_err
 config_set(struct config *cfg, const char *key, const char *value, char *msg)
 {
 	const struct setting *s = NULL;
-	char	*end, *field, host[CONFIG_SITE_MAX];
+	char	*field, host[CONFIG_SITE_MAX];
 	unsigned port;
-	long	 n;
+	int64_t	 n;
 	size_t	 i;
 
 	for (i = 0; i < NSETTINGS; i++)
@@ -197,13 +193,10 @@ config_set(struct config *cfg, const char *key, const char *value, char *msg)
 			goto bad;
 		return SIG_OK;
 	case K_LONG:
-		errno = 0;
-		if (!isdigit((unsigned char)*value))
+		if (parse_decimal(value, strlen(value), s->min, s->max,
+		    &n) == -1)
 			goto bad;
-		n = strtol(value, &end, 10);
-		if (errno != 0 || *end != '\0' || n < s->min || n > s->max)
-			goto bad;
-		*(long *)field = n;
+		*(long *)field = (long)n;
 		return SIG_OK;
 	}
 bad:

@@ -35,6 +35,7 @@
 
 #include "signet/fetch.h"
 #include "signet/log.h"
+#include "signet/validate.h"
 
 /* Buffer sizes promised by fetch_parse_url's contract. */
 #define URL_HOST_MAX	256
@@ -96,7 +97,6 @@ static int		 is_token_char(int);
 static int		 is_host_char(int);
 static const char	*find_line_end(const char *, size_t, size_t);
 static int		 status_line(const char *, size_t, int *);
-static int		 parse_digits(const char *, size_t, long, long *);
 static int		 parse_te(const char *, size_t, int *);
 static void		 parse_cache_control(const char *, size_t, long *);
 static void		 addr_str(const struct sockaddr *, socklen_t, char *,
@@ -271,11 +271,12 @@ int
 fetch_parse_url(const char *url, char *host, char *port, char *path,
     char *reason)
 {
-	const char	*a, *ae, *h, *he, *pp, *rest, *frag;
+	struct url	 u;
+	enum url_err	 err;
+	const char	*h;
 	char		 v6[INET6_ADDRSTRLEN];
 	struct in6_addr	 in6;
 	size_t		 ulen, n, i;
-	long		 pnum;
 
 	host[0] = port[0] = path[0] = reason[0] = '\0';
 	if (url == NULL || *url == '\0') {
@@ -295,31 +296,32 @@ fetch_parse_url(const char *url, char *host, char *port, char *path,
 			return -1;
 		}
 	}
-	if (strncasecmp(url, "http://", 7) == 0) {
-		snprintf(reason, SIG_MSG_MAX,
-		    "only https:// URLs are allowed, not http://");
+	/* The messages go in the order the checks always went. */
+	err = url_parse(url, ulen, &u);
+	if (err == URL_ESCHEME || u.scheme_len != 5 ||
+	    strncasecmp(u.scheme, "https", 5) != 0) {
+		if (err != URL_ESCHEME && u.scheme_len == 4 &&
+		    strncasecmp(u.scheme, "http", 4) == 0)
+			snprintf(reason, SIG_MSG_MAX,
+			    "only https:// URLs are allowed, not http://");
+		else
+			snprintf(reason, SIG_MSG_MAX,
+			    "URL must start with https://");
 		return -1;
 	}
-	if (strncasecmp(url, "https://", 8) != 0) {
-		snprintf(reason, SIG_MSG_MAX, "URL must start with https://");
-		return -1;
-	}
-
-	a = url + 8;
-	ae = a + strcspn(a, "/?#");
-	if (memchr(a, '@', ae - a) != NULL) {
+	if (err == URL_EUSERINFO) {
 		snprintf(reason, SIG_MSG_MAX,
 		    "user information (user@) in the URL is not allowed");
 		return -1;
 	}
-	if (*a == '[') {
-		h = a + 1;
-		if ((he = memchr(h, ']', ae - h)) == NULL) {
-			snprintf(reason, SIG_MSG_MAX,
-			    "IPv6 address in the URL has no closing ]");
-			return -1;
-		}
-		n = he - h;
+	if (err == URL_EBRACKET) {
+		snprintf(reason, SIG_MSG_MAX,
+		    "IPv6 address in the URL has no closing ]");
+		return -1;
+	}
+	h = u.host;
+	n = u.host_len;
+	if (u.host_bracketed) {
 		if (n == 0 || n >= sizeof(v6)) {
 			snprintf(reason, SIG_MSG_MAX,
 			    "bad IPv6 address in the URL");
@@ -332,17 +334,12 @@ fetch_parse_url(const char *url, char *host, char *port, char *path,
 			    "bad IPv6 address in the URL");
 			return -1;
 		}
-		pp = he + 1;
-		if (pp != ae && *pp != ':') {
+		if (err == URL_EAFTERV6) {
 			snprintf(reason, SIG_MSG_MAX,
 			    "unexpected characters after the IPv6 address");
 			return -1;
 		}
 	} else {
-		h = a;
-		if ((he = memchr(a, ':', ae - a)) == NULL)
-			he = ae;
-		n = he - h;
 		for (i = 0; i < n; i++) {
 			if (!is_host_char((unsigned char)h[i])) {
 				snprintf(reason, SIG_MSG_MAX, "host name "
@@ -350,7 +347,6 @@ fetch_parse_url(const char *url, char *host, char *port, char *path,
 				return -1;
 			}
 		}
-		pp = he;
 	}
 	if (n == 0) {
 		snprintf(reason, SIG_MSG_MAX, "URL has no host");
@@ -366,33 +362,26 @@ fetch_parse_url(const char *url, char *host, char *port, char *path,
 		    h[i];
 	host[n] = '\0';
 
-	if (pp < ae) {
-		/* *pp == ':' */
-		if (parse_digits(pp + 1, ae - pp - 1, 65535, &pnum) == -1 ||
-		    ae - pp - 1 > 5 || pnum == 0) {
-			snprintf(reason, SIG_MSG_MAX, "bad port in the URL");
-			host[0] = '\0';
-			return -1;
-		}
-		snprintf(port, URL_PORT_MAX, "%hu", (unsigned short)pnum);
-	} else
-		snprintf(port, URL_PORT_MAX, "443");
+	if (err == URL_EPORT) {
+		snprintf(reason, SIG_MSG_MAX, "bad port in the URL");
+		host[0] = '\0';
+		return -1;
+	}
+	snprintf(port, URL_PORT_MAX, "%hu",
+	    (unsigned short)(u.port != 0 ? u.port : 443));
 
 	/* The fragment stays with the client; a bare query gets a "/". */
-	rest = ae;
-	if ((frag = strchr(rest, '#')) == NULL)
-		frag = rest + strlen(rest);
-	n = frag - rest;
-	if (n + (*rest != '/') >= URL_PATH_MAX) {
+	n = u.target_len;
+	if (n + (n == 0 || u.target[0] != '/') >= URL_PATH_MAX) {
 		snprintf(reason, SIG_MSG_MAX, "URL path is longer than %d bytes",
 		    URL_PATH_MAX - 1);
 		host[0] = port[0] = '\0';
 		return -1;
 	}
 	i = 0;
-	if (*rest != '/')
+	if (n == 0 || u.target[0] != '/')
 		path[i++] = '/';
-	memcpy(path + i, rest, n);
+	memcpy(path + i, u.target, n);
 	path[i + n] = '\0';
 	return 0;
 }
@@ -438,28 +427,6 @@ status_line(const char *line, size_t n, int *status)
 }
 
 /*
- * Decimal digits only, 1..18 of them, value <= max: *out.  Returns 0 or -1.
- */
-static int
-parse_digits(const char *s, size_t n, long max, long *out)
-{
-	long long	 v = 0;
-	size_t		 i;
-
-	if (n == 0 || n > 18)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v > max)
-		return -1;
-	*out = (long)v;
-	return 0;
-}
-
-/*
  * Transfer-Encoding: only "chunked" (last) and "identity" are understood;
  * anything else would hand the caller encoded bytes.
  */
@@ -495,7 +462,7 @@ static void
 parse_cache_control(const char *v, size_t n, long *max_age)
 {
 	size_t	 i = 0, s, e, d;
-	long	 val;
+	int64_t	 val;
 
 	while (i < n && *max_age == -1) {
 		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
@@ -528,8 +495,8 @@ parse_cache_control(const char *v, size_t n, long *max_age)
 		/* Saturate very long values (RFC 9111 section 1.2.2). */
 		if (e - s > 10)
 			*max_age = MAX_AGE_CAP;
-		else if (parse_digits(v + s, e - s, LONG_MAX, &val) == 0)
-			*max_age = val > MAX_AGE_CAP ? MAX_AGE_CAP : val;
+		else if (parse_decimal(v + s, e - s, 0, LONG_MAX, &val) == 0)
+			*max_age = val > MAX_AGE_CAP ? MAX_AGE_CAP : (long)val;
 	}
 }
 
@@ -539,7 +506,7 @@ fetch_parse_head(const char *buf, size_t len, int *status,
 {
 	const char	*nl, *name, *colon, *v, *ve;
 	size_t		 pos, n, i, k;
-	long		 cl;
+	int64_t		 cl;
 
 	*status = 0;
 	*content_length = -1;
@@ -590,11 +557,13 @@ fetch_parse_head(const char *buf, size_t len, int *status,
 			ve--;
 
 		if (k == 14 && strncasecmp(name, "content-length", k) == 0) {
-			if (parse_digits(v, ve - v, LONG_MAX, &cl) == -1)
+			/* At most 18 digits, leading zeros included. */
+			if (ve - v > 18 || parse_decimal(v, (size_t)(ve - v), 0,
+			    LONG_MAX, &cl) == -1)
 				return -1;
 			if (*content_length != -1 && *content_length != cl)
 				return -1;
-			*content_length = cl;
+			*content_length = (long)cl;
 		} else if (k == 17 &&
 		    strncasecmp(name, "transfer-encoding", k) == 0) {
 			if (parse_te(v, ve - v, chunked) == -1)

@@ -10,6 +10,7 @@
 
 #include "signet/crypto.h"
 #include "signet/ids.h"
+#include "signet/validate.h"
 
 void
 ids_hex(const unsigned char *in, size_t n, char *out)
@@ -170,17 +171,15 @@ ids_uuid7(char *out)
 	return SIG_OK;
 }
 
+/* A fixed-width field of n (at most 4) digits. */
 static int
 digits(const char *s, int n, int *out)
 {
-	int	 i, v = 0;
+	int64_t	 v;
 
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
+	if (parse_decimal(s, (size_t)n, 0, 9999, &v) == -1)
+		return -1;
+	*out = (int)v;
 	return 0;
 }
 

@@ -34,6 +34,7 @@
 #include "signet/log.h"
 #include "signet/metrics.h"
 #include "signet/sbuf.h"
+#include "signet/validate.h"
 
 #define MAX_WORKERS	256
 #define DRAIN_MAX	(64L * 1024 * 1024)
@@ -69,18 +70,15 @@ set_handler(int sig, void (*fn)(int))
 static long
 content_length(const char *s)
 {
-	long	 n = 0;
+	int64_t	 n;
 
 	if (s == NULL || *s == '\0')
 		return 0;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		if (n > (LONG_MAX - 9) / 10)
-			return -1;
-		n = n * 10 + (*s - '0');
-	}
-	return n;
+	/* The bound the old digit loop's overflow guard drew: LONG_MAX - 8. */
+	if (parse_decimal(s, strlen(s), 0, (LONG_MAX - 9) / 10 * 10 + 9,
+	    &n) == -1)
+		return -1;
+	return (long)n;
 }
 
 /* Read and discard what is left of a body we refuse, so the server's write
@@ -421,16 +419,20 @@ int
 main(int argc, char *argv[])
 {
 	const char	*listen = NULL;
-	long		 workers = 4;
-	char		*end;
+	const char	*arg;
+	int64_t		 workers = 4;
 	int		 i;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
 			listen = argv[++i];
 		else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
-			workers = strtol(argv[++i], &end, 10);
-			if (*end != '\0' || workers < 1 || workers > MAX_WORKERS)
+			/* Leading blanks and a '+' pass, as with strtol. */
+			arg = argv[++i];
+			arg += strspn(arg, " \t\n\v\f\r");
+			arg += *arg == '+';
+			if (parse_decimal(arg, strlen(arg), 1, MAX_WORKERS,
+			    &workers) == -1)
 				usage();
 		} else
 			usage();

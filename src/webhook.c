@@ -8,6 +8,7 @@
 #include "signet/b64.h"
 #include "signet/crypto.h"
 #include "signet/sbuf.h"
+#include "signet/validate.h"
 #include "signet/webhook.h"
 
 #define SECRET_PREFIX	"whsec_"
@@ -106,16 +107,10 @@ webhook_header_has(const char *header, const char *expected)
 int
 webhook_parse_timestamp(const char *s, int64_t *out)
 {
-	int64_t	 v = 0;
-	size_t	 i, n = strlen(s);
+	size_t	 n = strlen(s);
 
-	if (n == 0 || n > 12)
+	/* At most 12 digits, leading zeros included. */
+	if (n > 12)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
+	return parse_decimal(s, n, 0, INT64_MAX, out);
 }
