@@ -160,3 +160,24 @@ http_reason(int status)
 	default: return "Internal Server Error";
 	}
 }
+
+int
+http_etag_matches(const char *header, const char *etag)
+{
+	const char	*p = header;
+	size_t		 n = strlen(etag);
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' ||
+		    p[n] == ' '))
+			return 1;
+		p = strchr(p, ',');
+	}
+	return 0;
+}

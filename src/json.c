@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "signet/ids.h"
 #include "signet/json.h"
@@ -1117,4 +1118,19 @@ json_parse_trusted(const char *buf, size_t len)
 	}
 	json_tokener_free(tok);
 	return o;
+}
+
+const char *
+json_string_nocase(json_object *o, const char *name, int *bad)
+{
+	json_object_object_foreach(o, key, val) {
+		if (strcasecmp(key, name) != 0)
+			continue;
+		if (!json_object_is_type(val, json_type_string)) {
+			*bad = 1;
+			return NULL;
+		}
+		return json_object_get_string(val);
+	}
+	return NULL;
 }

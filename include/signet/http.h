@@ -70,6 +70,14 @@ int	http_is_json_type(const char *ct);
 void	http_add_header(struct http_response *res, const char *name,
 	    const char *value);
 
+/*
+ * Whether an If-None-Match value (RFC 9110 section 13.1.2) lists etag, a
+ * quoted entity tag such as "\"abc\"", with or without W/, or is "*".
+ * Entries are separated by commas and spaces.  Both NUL-terminated, not
+ * NULL.  Returns 1 or 0.
+ */
+int	http_etag_matches(const char *header, const char *etag);
+
 /* The standard reason phrase of a status ("Not Found"). */
 const char	*http_reason(int status);
 

@@ -102,6 +102,16 @@ json_object	*json_copy(json_object *o, const char *name);
  */
 json_object	*json_time(json_object *o, const char *name, int us);
 
+/*
+ * The string member of object o whose key equals name without regard to
+ * case, as HTTP header names compare (RFC 9110 section 5.1); the first such
+ * member in o's order.  NULL when there is none; NULL with *bad set to 1
+ * when that member is not a string (*bad is left alone otherwise).  The
+ * string belongs to o.  o must be an object, not NULL.
+ */
+const char	*json_string_nocase(json_object *o, const char *name,
+		    int *bad);
+
 /* A new json string, or json null when s is NULL. */
 json_object	*json_str_or_null(const char *s);
 

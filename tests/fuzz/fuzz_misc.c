@@ -1,6 +1,7 @@
 /*
  * libFuzzer: the small parsers of outside input: signet.conf settings,
- * Standard Webhooks headers, RFC 3339 times, and the field validators.
+ * Standard Webhooks headers, RFC 3339 times, decimal numbers, URLs and
+ * Origins, and the field validators.
  */
 #include "config.h"
 
@@ -20,7 +21,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct config cfg;
 	unsigned char	 key[WEBHOOK_KEY_MAX];
-	char		*s, *eq, msg[SIG_MSG_MAX];
+	char		*s, *eq, msg[SIG_MSG_MAX], host[VALID_DOMAIN_MAX + 1];
+	struct url	 u;
 	int64_t		 t;
 	size_t		 klen;
 
@@ -38,6 +40,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)webhook_secret_key(s, key, &klen);
 	(void)ids_parse_time(s, &t);
 	(void)valid_https_url(s, strlen(s));
+	(void)parse_decimal(s, strlen(s), 0, INT64_MAX, &t);
+	(void)url_parse(s, strlen(s), &u);
+	(void)url_origin_host(s, host, sizeof(host));
+	(void)valid_domain(s, strlen(s));
+	(void)valid_kid(s);
 	(void)valid_uuid_v7(s);
 	(void)valid_slug(s);
 	(void)valid_msg_id(s, strlen(s));

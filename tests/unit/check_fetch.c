@@ -667,6 +667,8 @@ START_TEST(test_url_good)
 	url_ok("https://h:0443/", "h", "443", "/");
 	url_ok("https://my_host-1.example/x", "my_host-1.example", "443",
 	    "/x");
+	url_ok("https://h:00001", "h", "1", "/");
+	url_ok("https://h/a#b?c", "h", "443", "/a");
 }
 END_TEST
 
@@ -696,6 +698,13 @@ START_TEST(test_url_bad)
 	url_bad("https://[fe80::1%25eth0]/", "IPv6");
 	url_bad("https://[::1]x/", "after the IPv6");
 	url_bad("https://ex%61mple.com/", "host");
+	/* Of two problems, the one checked first is reported. */
+	url_bad("http://u@h:0/", "not http://");
+	url_bad("https://u@[::1/", "user");
+	url_bad("https://[zz]x/", "bad IPv6");
+	url_bad("https://[::1]x:99999/", "after the IPv6");
+	url_bad("https://h$:0/", "host name contains");
+	url_bad("https://[::1]:0/", "port");
 	url_bad("https://exa mple.com/", "space");
 	url_bad("https://example.com/a\r\nX-Injected: 1", "control");
 	url_bad("https://example.com/\xc3\xa9", "non-ASCII");

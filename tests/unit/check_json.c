@@ -354,6 +354,26 @@ START_TEST(test_envelopes)
 }
 END_TEST
 
+START_TEST(test_string_nocase)
+{
+	json_object	*o = json_tokener_parse("{\"Content-Type\":\"a/b\","
+	    "\"x-num\":5,\"X-Dup\":\"first\",\"x-dup\":\"second\"}");
+	int		 bad = 0;
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(json_string_nocase(o, "content-type", &bad), "a/b");
+	ck_assert_str_eq(json_string_nocase(o, "CONTENT-TYPE", &bad), "a/b");
+	ck_assert_str_eq(json_string_nocase(o, "x-dup", &bad), "first");
+	ck_assert_int_eq(bad, 0);
+	ck_assert_ptr_null(json_string_nocase(o, "content-typ", &bad));
+	ck_assert_ptr_null(json_string_nocase(o, "absent", &bad));
+	ck_assert_int_eq(bad, 0);
+	ck_assert_ptr_null(json_string_nocase(o, "X-Num", &bad));
+	ck_assert_int_eq(bad, 1);
+	json_object_put(o);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -367,6 +387,7 @@ main(void)
 	tcase_add_test(tc, test_fast_path_agrees);
 	tcase_add_test(tc, test_print);
 	tcase_add_test(tc, test_envelopes);
+	tcase_add_test(tc, test_string_nocase);
 	suite_add_tcase(s, tc);
 	return unit_run(s, 0);
 }

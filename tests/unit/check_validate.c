@@ -12,6 +12,7 @@
 #include "signet/config.h"
 #include "signet/http.h"
 #include "signet/ids.h"
+#include "signet/jwk.h"
 #include "signet/validate.h"
 #include "unit.h"
 
@@ -282,6 +283,295 @@ START_TEST(test_uuid_v7_generator)
 }
 END_TEST
 
+START_TEST(test_parse_decimal)
+{
+	int64_t	 v;
+
+#define DEC(s, lo, hi)	parse_decimal(s, strlen(s), lo, hi, &v)
+	v = 42;
+	ck_assert_int_eq(DEC("", 0, 100), -1);
+	ck_assert_int_eq(v, 42);	/* untouched on failure */
+	ck_assert_int_eq(parse_decimal(NULL, 0, 0, 100, &v), -1);
+	ck_assert_int_eq(DEC("0", 0, 100), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(DEC("0", 1, 100), -1);
+	ck_assert_int_eq(DEC("007", 0, 100), 0);
+	ck_assert_int_eq(v, 7);
+	ck_assert_int_eq(DEC("0000000000000000000000000001", 1, 1), 0);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(DEC("100", 1, 100), 0);
+	ck_assert_int_eq(v, 100);
+	ck_assert_int_eq(DEC("101", 1, 100), -1);
+	ck_assert_int_eq(DEC("9223372036854775807", 0, INT64_MAX), 0);
+	ck_assert(v == INT64_MAX);
+	ck_assert_int_eq(DEC("9223372036854775808", 0, INT64_MAX), -1);
+	ck_assert_int_eq(DEC("18446744073709551616", 0, INT64_MAX), -1);
+	ck_assert_int_eq(DEC("99999999999999999999", 0, INT64_MAX), -1);
+	ck_assert_int_eq(DEC("-1", -10, 10), -1);
+	ck_assert_int_eq(DEC("+1", 0, 10), -1);
+	ck_assert_int_eq(DEC(" 1", 0, 10), -1);
+	ck_assert_int_eq(DEC("1 ", 0, 10), -1);
+	ck_assert_int_eq(DEC("\t1", 0, 10), -1);
+	ck_assert_int_eq(DEC("1x", 0, 10), -1);
+	ck_assert_int_eq(DEC("0x1", 0, 10), -1);
+	/* Counted: what follows len is not looked at, a NUL inside is. */
+	ck_assert_int_eq(parse_decimal("12abc", 2, 0, 99, &v), 0);
+	ck_assert_int_eq(v, 12);
+	ck_assert_int_eq(parse_decimal("1\0" "2", 3, 0, 999, &v), -1);
+	/* What ctx_page needs: 1..100, digits only, NUL-terminated. */
+	ck_assert_int_eq(DEC("1", 1, 100), 0);
+	ck_assert_int_eq(DEC("50", 1, 100), 0);
+	ck_assert_int_eq(v, 50);
+	ck_assert_int_eq(DEC("1e2", 1, 100), -1);
+#undef DEC
+}
+END_TEST
+
+static enum url_err
+url_split(const char *s, struct url *u)
+{
+	return url_parse(s, strlen(s), u);
+}
+
+static int
+part_eq(const char *p, size_t n, const char *want)
+{
+	return p != NULL && n == strlen(want) && memcmp(p, want, n) == 0;
+}
+
+START_TEST(test_url_parse)
+{
+	struct url	 u;
+
+	ck_assert_int_eq(url_split("https://Example.COM:8443/a/b?q=1#f", &u),
+	    URL_OK);
+	ck_assert(part_eq(u.scheme, u.scheme_len, "https"));
+	ck_assert(part_eq(u.host, u.host_len, "Example.COM"));
+	ck_assert(!u.host_bracketed);
+	ck_assert_uint_eq(u.port, 8443);
+	ck_assert(part_eq(u.target, u.target_len, "/a/b?q=1"));
+
+	ck_assert_int_eq(url_split("https://h", &u), URL_OK);
+	ck_assert_uint_eq(u.port, 0);
+	ck_assert_uint_eq(u.target_len, 0);
+	ck_assert_int_eq(url_split("https://h?x#y", &u), URL_OK);
+	ck_assert(part_eq(u.target, u.target_len, "?x"));
+	ck_assert_int_eq(url_split("https://h#y/z", &u), URL_OK);
+	ck_assert(part_eq(u.host, u.host_len, "h"));
+	ck_assert_uint_eq(u.target_len, 0);
+	ck_assert_int_eq(url_split("HTTP+x.1://h", &u), URL_OK);
+	ck_assert(part_eq(u.scheme, u.scheme_len, "HTTP+x.1"));
+
+	ck_assert_int_eq(url_split("https://[2001:db8::1]:444/x", &u), URL_OK);
+	ck_assert(u.host_bracketed);
+	ck_assert(part_eq(u.host, u.host_len, "2001:db8::1"));
+	ck_assert_uint_eq(u.port, 444);
+	ck_assert_int_eq(url_split("https://[]", &u), URL_OK);
+	ck_assert(u.host_bracketed);
+	ck_assert_uint_eq(u.host_len, 0);
+
+	/* An empty host is the caller's to refuse. */
+	ck_assert_int_eq(url_split("https://", &u), URL_OK);
+	ck_assert_uint_eq(u.host_len, 0);
+	ck_assert_int_eq(url_split("https://:443/", &u), URL_OK);
+	ck_assert_uint_eq(u.host_len, 0);
+	ck_assert_uint_eq(u.port, 443);
+
+	ck_assert_int_eq(url_split("", &u), URL_ESCHEME);
+	ck_assert_int_eq(url_split("example.com", &u), URL_ESCHEME);
+	ck_assert_int_eq(url_split("https:/h", &u), URL_ESCHEME);
+	ck_assert_int_eq(url_split("://h", &u), URL_ESCHEME);
+	ck_assert_int_eq(url_split("1a://h", &u), URL_ESCHEME);
+	ck_assert_int_eq(url_split("ht tp://h", &u), URL_ESCHEME);
+	ck_assert_int_eq(url_parse("https://h", 7, &u), URL_ESCHEME);
+
+	ck_assert_int_eq(url_split("https://u@h/", &u), URL_EUSERINFO);
+	ck_assert(part_eq(u.scheme, u.scheme_len, "https"));
+	ck_assert_int_eq(url_split("https://u:p@h/", &u), URL_EUSERINFO);
+	ck_assert_int_eq(url_split("https://[::1@]/", &u), URL_EUSERINFO);
+	ck_assert_int_eq(url_split("https://h/@", &u), URL_OK);
+
+	ck_assert_int_eq(url_split("https://[::1/]", &u), URL_EBRACKET);
+	ck_assert_int_eq(url_split("https://[::1]x", &u), URL_EAFTERV6);
+	ck_assert(part_eq(u.host, u.host_len, "::1"));
+
+	ck_assert_int_eq(url_split("https://h:", &u), URL_EPORT);
+	ck_assert(part_eq(u.host, u.host_len, "h"));
+	ck_assert_int_eq(url_split("https://h:0", &u), URL_EPORT);
+	ck_assert_int_eq(url_split("https://h:65536", &u), URL_EPORT);
+	ck_assert_int_eq(url_split("https://h:000443", &u), URL_EPORT);
+	ck_assert_int_eq(url_split("https://h:+443", &u), URL_EPORT);
+	ck_assert_int_eq(url_split("https://h:1:2", &u), URL_EPORT);
+	ck_assert_int_eq(url_split("https://[::1]:", &u), URL_EPORT);
+	ck_assert(u.host_bracketed);
+	ck_assert_int_eq(url_split("https://h:00443", &u), URL_OK);
+	ck_assert_uint_eq(u.port, 443);
+	ck_assert_int_eq(url_split("https://h:65535", &u), URL_OK);
+	ck_assert_uint_eq(u.port, 65535);
+}
+END_TEST
+
+static const char *
+origin(const char *s)
+{
+	static char	 host[VALID_DOMAIN_MAX + 1];
+
+	return url_origin_host(s, host, sizeof(host)) == 0 ? host : NULL;
+}
+
+START_TEST(test_origin_host)
+{
+	char	 small[4], longo[300];
+
+	ck_assert_str_eq(origin("https://App.Example.COM:8443"),
+	    "app.example.com");
+	ck_assert_str_eq(origin("https://app.example.com"), "app.example.com");
+	ck_assert_str_eq(origin("https://a.b/path?q#f"), "a.b");
+	ck_assert_str_eq(origin("http://localhost:3000"), "localhost");
+	ck_assert_str_eq(origin("chrome-extension://abcdef"), "abcdef");
+	ck_assert_str_eq(origin("https://[2001:DB8::1]:443"), "2001:db8::1");
+	/* As before: only the host part is searched for '@'. */
+	ck_assert_str_eq(origin("https://user:pw@h"), "user");
+	ck_assert_ptr_null(origin("https://user@h"));
+	ck_assert_ptr_null(origin("https://[u@::1]"));
+	ck_assert_ptr_null(origin("://h"));
+	ck_assert_ptr_null(origin("h"));
+	ck_assert_ptr_null(origin(""));
+	ck_assert_ptr_null(origin("null"));
+	ck_assert_ptr_null(origin("https://"));
+	ck_assert_ptr_null(origin("https://:8443"));
+	ck_assert_ptr_null(origin("https:///x"));
+	ck_assert_ptr_null(origin("https://[::1"));
+	ck_assert_ptr_null(origin("https://[]"));
+	ck_assert_int_eq(url_origin_host("https://abc", small, sizeof(small)),
+	    0);
+	ck_assert_str_eq(small, "abc");
+	ck_assert_int_eq(url_origin_host("https://abcd", small, sizeof(small)),
+	    -1);
+	memset(longo, 'a', sizeof(longo));
+	memcpy(longo, "https://", 8);
+	longo[8 + VALID_DOMAIN_MAX] = '\0';
+	ck_assert_ptr_nonnull(origin(longo));
+	longo[8 + VALID_DOMAIN_MAX] = 'a';
+	longo[8 + VALID_DOMAIN_MAX + 1] = '\0';
+	ck_assert_ptr_null(origin(longo));
+}
+END_TEST
+
+START_TEST(test_domain)
+{
+	char	 name[VALID_DOMAIN_MAX + 2];
+
+#define DOM(s)	valid_domain(s, strlen(s))
+	ck_assert(DOM("app.example.com"));
+	ck_assert(DOM("App-1.Example.COM"));
+	ck_assert(DOM("localhost"));
+	ck_assert(DOM("a"));
+	ck_assert(DOM("1.2.3.4"));
+	ck_assert(DOM("a..b"));		/* as the handler had it */
+	ck_assert(DOM("a."));
+	ck_assert(!DOM(""));
+	ck_assert(!DOM(".a"));
+	ck_assert(!DOM("-a"));
+	ck_assert(!DOM("a_b"));
+	ck_assert(!DOM("a b"));
+	ck_assert(!DOM("a:80"));
+	ck_assert(!DOM("*.example.com"));
+	ck_assert(!DOM("https://a"));
+	ck_assert(!DOM("\xc3\xa9.example"));
+	ck_assert(!valid_domain("a\0b", 3));
+	memset(name, 'a', sizeof(name));
+	ck_assert(valid_domain(name, VALID_DOMAIN_MAX));
+	ck_assert(!valid_domain(name, VALID_DOMAIN_MAX + 1));
+#undef DOM
+}
+END_TEST
+
+START_TEST(test_id_shapes)
+{
+	const char	*hex32 = "0123456789abcdef0123456789abcdef";
+	char		 b[64];
+
+	snprintf(b, sizeof(b), "ent_%s", hex32);
+	ck_assert(valid_enterprise_id(b));
+	ck_assert(!valid_endpoint_id(b));
+	b[4] = 'A';
+	ck_assert(!valid_enterprise_id(b));
+	snprintf(b, sizeof(b), "ent_%.31s", hex32);
+	ck_assert(!valid_enterprise_id(b));
+
+	snprintf(b, sizeof(b), "ep_%s", hex32);
+	ck_assert(valid_endpoint_id(b));
+	ck_assert(!valid_sk_id(b));
+	snprintf(b, sizeof(b), "ep_%s0", hex32);
+	ck_assert(!valid_endpoint_id(b));
+
+	snprintf(b, sizeof(b), "sk_%s", hex32);
+	ck_assert(valid_sk_id(b));
+	ck_assert(!valid_endpoint_id(b));
+	snprintf(b, sizeof(b), "sk_%.31sg", hex32);
+	ck_assert(!valid_sk_id(b));
+	ck_assert(!valid_sk_id("sk_"));
+
+	snprintf(b, sizeof(b), "signing_key_%.24s", hex32);
+	ck_assert(valid_wskey_uid(b));
+	snprintf(b, sizeof(b), "signing_key_%.23s", hex32);
+	ck_assert(!valid_wskey_uid(b));
+	snprintf(b, sizeof(b), "signing_key_%.25s", hex32);
+	ck_assert(!valid_wskey_uid(b));
+	snprintf(b, sizeof(b), "Signing_key_%.24s", hex32);
+	ck_assert(!valid_wskey_uid(b));
+	ck_assert(!valid_wskey_uid(""));
+}
+END_TEST
+
+START_TEST(test_kid)
+{
+	char	 kid[JWK_KID_MAX + 2];
+
+	ck_assert(valid_kid("k1"));
+	ck_assert(valid_kid("key 2024-01 #1"));
+	ck_assert(valid_kid("\xc3\xa9"));
+	ck_assert(valid_kid("a\\b"));
+	ck_assert(!valid_kid(""));
+	ck_assert(!valid_kid("a/b"));
+	ck_assert(!valid_kid("/"));
+	ck_assert(!valid_kid("a\tb"));
+	ck_assert(!valid_kid("a\nb"));
+	ck_assert(!valid_kid("\x1f"));
+	ck_assert(!valid_kid("a\x7f"));
+	memset(kid, 'k', sizeof(kid));
+	kid[JWK_KID_MAX] = '\0';
+	ck_assert(valid_kid(kid));
+	kid[JWK_KID_MAX] = 'k';
+	kid[JWK_KID_MAX + 1] = '\0';
+	ck_assert(!valid_kid(kid));
+}
+END_TEST
+
+START_TEST(test_etag_matches)
+{
+	const char	*e = "\"abc\"";
+
+	ck_assert(http_etag_matches("\"abc\"", e));
+	ck_assert(http_etag_matches("*", e));
+	ck_assert(http_etag_matches(" *", e));
+	ck_assert(http_etag_matches("W/\"abc\"", e));
+	ck_assert(http_etag_matches("\"x\", \"abc\"", e));
+	ck_assert(http_etag_matches("\"x\",\"abc\"", e));
+	ck_assert(http_etag_matches("\"abc\" , \"x\"", e));
+	ck_assert(http_etag_matches("\"x\", W/\"abc\"", e));
+	ck_assert(!http_etag_matches("", e));
+	ck_assert(!http_etag_matches("\"abcd\"", e));
+	ck_assert(!http_etag_matches("\"ab\"", e));
+	ck_assert(!http_etag_matches("abc", e));
+	ck_assert(!http_etag_matches("\"ABC\"", e));
+	ck_assert(!http_etag_matches("\"x\", \"y\"", e));
+	ck_assert(!http_etag_matches("w/\"abc\"", e));
+	ck_assert(!http_etag_matches("\"abc\";x", e));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -299,6 +589,13 @@ main(void)
 	tcase_add_test(tc, test_config_replication);
 	tcase_add_test(tc, test_uuid_v7_valid);
 	tcase_add_test(tc, test_uuid_v7_generator);
+	tcase_add_test(tc, test_parse_decimal);
+	tcase_add_test(tc, test_url_parse);
+	tcase_add_test(tc, test_origin_host);
+	tcase_add_test(tc, test_domain);
+	tcase_add_test(tc, test_id_shapes);
+	tcase_add_test(tc, test_kid);
+	tcase_add_test(tc, test_etag_matches);
 	suite_add_tcase(s, tc);
 	return unit_run(s, 0);
 }
