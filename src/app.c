@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,201 +13,14 @@
 
 #include "signet/app.h"
 #include "signet/audit.h"
-#include "signet/b64.h"
-#include "signet/handlers.h"
+#include "signet/ctx.h"
 #include "signet/ids.h"
 #include "signet/json.h"
 #include "signet/log.h"
 #include "signet/metrics.h"
+#include "signet/routes.h"
 
-#define PAGE_DEFAULT	20
-#define PAGE_MAX	100
 #define AUDIT_PRUNE_BATCH	500
-
-#define ENDPOINT_ROUTES(base, kind) \
-	{ "POST", base, h_endpoint_create, ROUTE_BODY, kind }, \
-	{ "GET", base, h_endpoint_list, 0, kind }, \
-	{ "GET", base "/{}", h_endpoint_get, 0, kind }, \
-	{ "DELETE", base "/{}", h_endpoint_delete, 0, kind }, \
-	{ "POST", base "/{}/signing-keys", h_signing_key_create, ROUTE_BODY, \
-	    kind }, \
-	{ "GET", base "/{}/signing-keys", h_signing_key_list, 0, kind }, \
-	{ "DELETE", base "/{}/signing-keys/{}", h_signing_key_delete, 0, \
-	    kind }, \
-	{ "POST", base "/{}/sign", h_endpoint_sign, ROUTE_BODY, kind }, \
-	{ "POST", base "/{}/verify", h_endpoint_verify, ROUTE_BODY, kind }
-
-const struct route app_routes[] = {
-	{ "GET", "/healthz", h_healthz, ROUTE_PUBLIC, NULL },
-	{ "GET", "/metrics", h_metrics, ROUTE_PUBLIC, NULL },
-	ENDPOINT_ROUTES("/v1/endpoints", &endpoint_outbound),
-	ENDPOINT_ROUTES("/v1/inbound-endpoints", &endpoint_inbound),
-	{ "GET", "/v1/audit-events", h_audit_list, ROUTE_ADMIN, NULL },
-	{ "POST", "/v1/enterprises", h_enterprise_create,
-	    ROUTE_ADMIN | ROUTE_BODY, NULL },
-	{ "GET", "/v1/enterprises", h_enterprise_list, 0, NULL },
-	{ "GET", "/v1/enterprises/{}", h_enterprise_get, 0, NULL },
-	{ "POST", "/v1/enterprises/{}/webhook-signing-keys", h_ent_key_register,
-	    ROUTE_OTP | ROUTE_BODY, NULL },
-	{ "GET", "/v1/enterprises/{}/webhook-signing-keys", h_ent_key_list, 0,
-	    NULL },
-	{ "GET", "/v1/enterprises/{}/webhook-signing-keys/{}", h_ent_key_get, 0,
-	    NULL },
-	{ "DELETE", "/v1/enterprises/{}/webhook-signing-keys/{}",
-	    h_ent_key_revoke, ROUTE_OTP, NULL },
-	{ "POST", "/v1/enterprises/{}/verify", h_ent_verify, ROUTE_BODY, NULL },
-	{ "POST", "/v1/workspaces", h_workspace_create,
-	    ROUTE_ADMIN | ROUTE_BODY | ROUTE_SERVICE, NULL },
-	{ "GET", "/v1/workspaces", h_workspace_list, ROUTE_SERVICE, NULL },
-	{ "POST", "/v1/{}/ws_signing_key", h_wskey_create,
-	    ROUTE_ADMIN | ROUTE_BODY | ROUTE_SERVICE, NULL },
-	{ "GET", "/v1/{}/ws_signing_key", h_wskey_list, ROUTE_SERVICE, NULL },
-	{ "GET", "/v1/{}/ws_signing_key/{}", h_wskey_get, ROUTE_SERVICE, NULL },
-	{ "PATCH", "/v1/{}/ws_signing_key/{}", h_wskey_update,
-	    ROUTE_ADMIN | ROUTE_BODY | ROUTE_SERVICE, NULL },
-	{ "DELETE", "/v1/{}/ws_signing_key/{}", h_wskey_delete,
-	    ROUTE_ADMIN | ROUTE_SERVICE, NULL },
-	{ "POST", "/v1/{}/ws_signing_key/{}/roll", h_wskey_roll,
-	    ROUTE_ADMIN | ROUTE_BODY | ROUTE_SERVICE, NULL },
-	{ "GET", "/v1/{}/jwks.json", h_ws_jwks, ROUTE_PUBLIC, NULL },
-	{ "POST", "/v1/{}/verify-token", h_ws_verify_token,
-	    ROUTE_BODY | ROUTE_SERVICE, NULL },
-};
-const size_t app_nroutes = sizeof(app_routes) / sizeof(app_routes[0]);
-_Static_assert(sizeof(app_routes) / sizeof(app_routes[0]) < METRICS_ROUTES,
-    "the route table outgrew its metrics slots");
-
-int
-app_route_name(int i, const char **method, const char **pattern)
-{
-	if (i == METRICS_ROUTES - 1) {
-		*method = "any";
-		*pattern = "unmatched";
-		return 1;
-	}
-	if (i < 0 || (size_t)i >= app_nroutes)
-		return 0;
-	*method = app_routes[i].method;
-	*pattern = app_routes[i].pattern;
-	return 1;
-}
-
-enum sig_err
-ctx_fail(struct ctx *c, enum sig_err e, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
-	va_end(ap);
-	return e;
-}
-
-enum sig_err
-ctx_page(struct ctx *c, int *limit, char *after, size_t aftersz)
-{
-	char	 buf[16], *end;
-	long	 n;
-	int	 r;
-
-	*limit = PAGE_DEFAULT;
-	after[0] = '\0';
-	r = http_query_get(c->query, "limit", buf, sizeof(buf));
-	if (r < 0)
-		return ctx_fail(c, SIG_EINVAL, "limit must be an integer from "
-		    "1 to %d", PAGE_MAX);
-	if (r == 1) {
-		n = strtol(buf, &end, 10);
-		if (buf[0] < '0' || buf[0] > '9' || *end != '\0' || n < 1 ||
-		    n > PAGE_MAX)
-			return ctx_fail(c, SIG_EINVAL, "limit must be an "
-			    "integer from 1 to %d", PAGE_MAX);
-		*limit = (int)n;
-	}
-	r = http_query_get(c->query, "starting_after", after, aftersz);
-	if (r < 0 || (r == 1 && after[0] == '\0'))
-		return ctx_fail(c, SIG_EINVAL, "starting_after must be an id");
-	return SIG_OK;
-}
-
-json_object *
-ctx_actor(struct ctx *c)
-{
-	json_object	*a = json_object_new_object();
-
-	json_object_object_add(a, "id", json_object_new_string(c->who.apikey));
-	json_object_object_add(a, "name", json_object_new_string(c->who.name));
-	return a;
-}
-
-enum sig_err
-ctx_list(struct store_txn *t, enum store_table table, const char *prefix,
-    const char *after, int limit, json_object *(*view)(json_object *),
-    json_object **out, int *more)
-{
-	json_object	*recs;
-	enum sig_err	 rc;
-	size_t		 i;
-
-	*out = NULL;
-	if ((rc = store_page(t, table, prefix, after, (size_t)limit, &recs,
-	    more)) != SIG_OK)
-		return rc;
-	*out = json_object_new_array();
-	for (i = 0; i < json_object_array_length(recs); i++)
-		json_object_array_add(*out,
-		    view(json_object_array_get_idx(recs, i)));
-	json_object_put(recs);
-	return SIG_OK;
-}
-
-enum sig_err
-ctx_audit(struct store_txn *t, struct ctx *c, const char *action,
-    const char *resource_type, const char *resource_id)
-{
-	struct audit_event e;
-
-	e.account = c->who.account;
-	e.actor_id = c->who.apikey;
-	e.actor_name = c->who.name;
-	e.action = action;
-	e.resource_type = resource_type;
-	e.resource_id = resource_id;
-	e.request_id = c->res->request_id;
-	return audit_record(t, &e);
-}
-
-enum sig_err
-ctx_private_key(struct ctx *c, const char *pem, size_t len)
-{
-	static const char head[] = "\"private_key_pem\":\"";
-	static const char mid[] = "\",\"private_key_base64\":\"";
-	char	*p;
-	size_t	 i, cap;
-
-	/* PEM is ASCII; only its newlines need escaping in JSON. */
-	cap = sizeof(head) + 2 * len + sizeof(mid) + b64_encoded_len(len) + 2;
-	if ((p = c->secret = malloc(cap)) == NULL)
-		return SIG_EINTERNAL;
-	memcpy(p, head, sizeof(head) - 1);
-	p += sizeof(head) - 1;
-	for (i = 0; i < len; i++) {
-		if (pem[i] == '\n') {
-			*p++ = '\\';
-			*p++ = 'n';
-		} else if ((unsigned char)pem[i] >= 0x20 && pem[i] != '"' &&
-		    pem[i] != '\\')
-			*p++ = pem[i];
-	}
-	memcpy(p, mid, sizeof(mid) - 1);
-	p += sizeof(mid) - 1;
-	p += b64_encode((const unsigned char *)pem, len, p);
-	*p++ = '"';
-	c->secret_len = (size_t)(p - c->secret);
-	c->secret_cap = cap;
-	c->res->sensitive = 1;
-	return SIG_OK;
-}
 
 /*
  * Splice c->secret into the body right after `{"data":{`, wiping every
@@ -327,6 +139,7 @@ prepare(struct app *app, const struct http_request *req, struct ctx *c,
 		}
 		return ctx_fail(c, SIG_ENOTFOUND, "No such route");
 	}
+	c->route = m->route;
 	c->res->route = m->route->pattern;
 	c->res->route_index = (int)(m->route - app_routes);
 	c->params = m->params;

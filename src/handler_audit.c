@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "signet/app.h"
 #include "signet/audit.h"
 #include "signet/handlers.h"
 #include "signet/ids.h"
@@ -11,58 +10,51 @@
 
 #define RESOURCE_ID_MAX	300
 
-struct audit_args {
-	struct ctx	*c;
-	const char	*resource_id;
-	const char	*after;
-	int		 limit, more;
-	json_object	*out;
+struct audit_query {
+	const char	*resource_id;	/* NULL: every resource */
+	const char	*after;		/* NULL: from the newest */
+	int		 limit;
 };
 
 static enum sig_err
-list_tx(struct store_txn *t, void *arg)
+list_tx(struct ctx *c, struct store_txn *t, void *arg)
 {
-	struct audit_args *a = arg;
+	const struct audit_query *q = arg;
 	enum sig_err	 rc;
+	int		 more;
 
-	json_object_put(a->out);
-	a->out = NULL;
-	rc = audit_page(t, a->c->who.account, a->resource_id, a->after,
-	    a->limit, &a->out, &a->more);
-	return rc == SIG_EINVAL ? ctx_fail(a->c, SIG_EINVAL, "starting_after "
+	rc = audit_page(t, c->who.account, q->resource_id, q->after, q->limit,
+	    &c->data, &more);
+	if (rc == SIG_OK)
+		c->has_more = more;
+	return rc == SIG_EINVAL ? ctx_fail(c, SIG_EINVAL, "starting_after "
 	    "does not name an event of this listing") : rc;
 }
 
 enum sig_err
 h_audit_list(struct ctx *c)
 {
-	struct audit_args a;
-	char		 after[IDS_MAX], resource[RESOURCE_ID_MAX + 1];
+	struct audit_query q;
+	struct ctx_page	 pg;
+	char		 resource[RESOURCE_ID_MAX + 1];
 	int		 r;
 	enum sig_err	 rc;
 
-	memset(&a, 0, sizeof(a));
-	a.c = c;
-	if ((rc = ctx_page(c, &a.limit, after, sizeof(after))) != SIG_OK)
+	memset(&q, 0, sizeof(q));
+	if ((rc = ctx_page(c, &pg, IDS_MAX)) != SIG_OK)
 		return rc;
-	if (after[0] != '\0') {
-		if (!valid_prefixed_hex(after, "evt_", 24))
+	q.limit = pg.limit;
+	if (pg.after[0] != '\0') {
+		if (!valid_prefixed_hex(pg.after, "evt_", 24))
 			return ctx_fail(c, SIG_EINVAL, "starting_after must be "
 			    "an event id");
-		a.after = after;
+		q.after = pg.after;
 	}
 	r = http_query_get(c->query, "resource_id", resource, sizeof(resource));
 	if (r < 0 || (r == 1 && resource[0] == '\0'))
 		return ctx_fail(c, SIG_EINVAL, "resource_id must be a resource "
 		    "id");
 	if (r == 1)
-		a.resource_id = resource;
-	rc = store_run(c->app->store, list_tx, &a);
-	if (rc == SIG_OK) {
-		c->data = a.out;
-		c->has_more = a.more;
-		a.out = NULL;
-	}
-	json_object_put(a.out);
-	return rc;
+		q.resource_id = resource;
+	return ctx_run(c, list_tx, &q, CTX_VIEW);
 }

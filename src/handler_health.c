@@ -7,6 +7,7 @@
 
 #include "signet/app.h"
 #include "signet/handlers.h"
+#include "signet/routes.h"
 #include "signet/json.h"
 #include "signet/metrics.h"
 
@@ -69,7 +70,7 @@ h_metrics(struct ctx *c)
 	struct store_role	 r;
 	enum sig_err		 rc;
 
-	rc = metrics_render(&b, app_route_name);
+	rc = metrics_render(&b, routes_name);
 	if (rc == SIG_OK && store_stats(c->app->store, &st) == SIG_OK)
 		rc = textbuf_printf(&b,
 		    "# HELP signet_storage_cache_hit_ratio Share of page "

@@ -89,6 +89,7 @@ struct store_txn {
 	DB_TXN		*txn;
 	int		 wrote;
 	int		 checked_master;
+	int		 readonly;	/* store_read, store_view */
 };
 
 /* Set from Berkeley DB's event callback, which has no user pointer. */
@@ -832,8 +833,9 @@ backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-enum sig_err
-store_run(struct store *s, store_fn fn, void *arg)
+/* store_run, or store_view with readonly. */
+static enum sig_err
+run(struct store *s, store_fn fn, void *arg, int readonly)
 {
 	struct store_txn t;
 	enum sig_err	 rc = SIG_EUNAVAIL;
@@ -848,6 +850,7 @@ store_run(struct store *s, store_fn fn, void *arg)
 		t.s = s;
 		t.wrote = 0;
 		t.checked_master = 0;
+		t.readonly = readonly;
 		if ((dbrc = s->env->txn_begin(s->env, NULL, &t.txn, 0)) != 0)
 			return map(s, dbrc, "txn_begin");
 		rc = fn(&t, arg);
@@ -888,6 +891,18 @@ store_run(struct store *s, store_fn fn, void *arg)
 	}
 	log_msg(LOG_WARN, "transaction gave up after %d deadlocks", attempt);
 	return SIG_EUNAVAIL;
+}
+
+enum sig_err
+store_run(struct store *s, store_fn fn, void *arg)
+{
+	return run(s, fn, arg, 0);
+}
+
+enum sig_err
+store_view(struct store *s, store_fn fn, void *arg)
+{
+	return run(s, fn, arg, 1);
 }
 
 /*
@@ -964,6 +979,7 @@ store_read(struct store *s, store_fn fn, void *arg)
 		t.txn = NULL;
 		t.wrote = 0;
 		t.checked_master = 0;
+		t.readonly = 1;
 		if ((rc = fn(&t, arg)) != SIG_ERETRY)
 			return rc;
 		if (store_failed(s))
@@ -1092,7 +1108,7 @@ put_raw(struct store_txn *t, enum store_table tbl, const char *key,
 {
 	DBT	 k, v;
 
-	if (len > STORE_MAX_VALUE || t->txn == NULL)	/* store_read */
+	if (len > STORE_MAX_VALUE || t->readonly)
 		return SIG_EINTERNAL;
 	if (!writable(t))
 		return SIG_ENOTMASTER;
@@ -1166,7 +1182,7 @@ store_del(struct store_txn *t, enum store_table tbl, const char *key)
 {
 	DBT	 k;
 
-	if (t->txn == NULL)		/* store_read */
+	if (t->readonly)
 		return SIG_EINTERNAL;
 	if (!writable(t))
 		return SIG_ENOTMASTER;

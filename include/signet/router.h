@@ -22,6 +22,7 @@ typedef enum sig_err (*handler_fn)(struct ctx *);
 #define ROUTE_BODY	0x04	/* takes a JSON body */
 #define ROUTE_OTP	0x08	/* admin plus a valid X-OTP header */
 #define ROUTE_SERVICE	0x10	/* also accepts "ServiceToken" credentials */
+#define ROUTE_WRITE	0x20	/* may change the store (ctx_run CTX_WRITE) */
 
 struct route {
 	const char	*method;

@@ -142,6 +142,13 @@ enum sig_err	store_run(struct store *, store_fn fn, void *arg);
 enum sig_err	store_read(struct store *, store_fn fn, void *arg);
 
 /*
+ * Run fn(t, arg) in one transaction that only reads: several records seen
+ * as one snapshot, with store_run's retries.  Writes fail with
+ * SIG_EINTERNAL.
+ */
+enum sig_err	store_view(struct store *, store_fn fn, void *arg);
+
+/*
  * Read the record at key.  With rmw the record is write-locked until the
  * transaction ends (read-modify-write without deadlocks).  On SIG_OK *out
  * is a new object owned by the caller; SIG_ENOTFOUND when absent.

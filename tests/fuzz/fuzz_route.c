@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "signet/handlers.h"
+#include "signet/routes.h"
 #include "signet/http.h"
 #include "signet/router.h"
 

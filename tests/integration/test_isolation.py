@@ -1,5 +1,5 @@
 """Issue 7, isolation: a matrix over every route of the application's route
-table (src/app.c, app_routes).
+table (src/routes.c, app_routes).
 
 For every route that takes credentials:
 - no credentials, an unknown token, or a revoked key: 401 UNAUTHORIZED with
@@ -12,7 +12,7 @@ For every route that takes credentials:
 - a member key: 403 FORBIDDEN for every admin action, before any OTP check.
 
 The matrix is generated from ROUTES below; test_table_covers_app_routes
-keeps ROUTES equal to the route table of src/app.c (parsed as in
+keeps ROUTES equal to the route table of src/routes.c (parsed as in
 test_openapi.py), and checks the public/admin flags against it.
 """
 
@@ -28,7 +28,7 @@ from harness import REPO, UNAUTHORIZED_MESSAGE, OtpAdmins, err, ok, request_id
 from test_openapi import app_routes as openapi_app_routes
 from test_openapi import normalize
 
-APP_C = os.path.join(REPO, "src", "app.c")
+APP_C = os.path.join(REPO, "src", "routes.c")
 
 # An Ed25519 public JWK (RFC 8037 appendix A.2) to register as enterprise keys.
 ED25519_JWK = {"kty": "OKP", "crv": "Ed25519",
@@ -128,7 +128,7 @@ ids = lambda rs: [r.id for r in rs]  # noqa: E731
 ENDPOINT_PARAMS = {"ep", "ib"}
 
 
-# --- the route table of src/app.c, with its flags --------------------------------------
+# --- the route table of src/routes.c, with its flags --------------------------------------
 
 def _strip_c_comments(text):
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
@@ -137,19 +137,19 @@ def _strip_c_comments(text):
 
 def app_route_flags():
     """{(METHOD, pattern): flags expression} of app_routes, ENDPOINT_ROUTES
-    expanded (the same reading of src/app.c as test_openapi.app_routes, plus
+    expanded (the same reading of src/routes.c as test_openapi.app_routes, plus
     the flags column)."""
     with open(APP_C, encoding="utf-8") as f:
         src = _strip_c_comments(f.read())
     m = re.search(r"#define\s+ENDPOINT_ROUTES\s*\(\s*(\w+)\s*,\s*\w+\s*\)((?:[^\n]*\\\n)*[^\n]*)",
                   src)
-    assert m, "no ENDPOINT_ROUTES macro in src/app.c"
+    assert m, "no ENDPOINT_ROUTES macro in src/routes.c"
     base_name, body = m.group(1), m.group(2).replace("\\\n", " ")
     macro = re.findall(r'\{\s*"([A-Z]+)"\s*,\s*%s\b\s*(?:"([^"]*)")?\s*,\s*\w+\s*,\s*([^,]+?)\s*,'
                        % re.escape(base_name), body)
     assert macro, "ENDPOINT_ROUTES has no entries"
     t = re.search(r"app_routes\s*\[\s*\]\s*=\s*\{(.*?)\n\};", src, flags=re.S)
-    assert t, "no app_routes table in src/app.c"
+    assert t, "no app_routes table in src/routes.c"
     table = t.group(1)
     out = {}
     for base in re.findall(r'ENDPOINT_ROUTES\s*\(\s*"([^"]+)"', table):
@@ -169,9 +169,9 @@ def test_table_covers_app_routes():
     assert in_app == {(m, normalize(p)) for m, p in openapi_app_routes()}
     in_table = {(r.method, normalize(r.path)) for r in ROUTES}
     assert len(in_table) == len(ROUTES), "duplicate rows in ROUTES"
-    assert not in_app - in_table, "routes of src/app.c missing from the isolation matrix: %s" \
+    assert not in_app - in_table, "routes of src/routes.c missing from the isolation matrix: %s" \
         % sorted(in_app - in_table)
-    assert not in_table - in_app, "rows of the matrix src/app.c does not have: %s" \
+    assert not in_table - in_app, "rows of the matrix src/routes.c does not have: %s" \
         % sorted(in_table - in_app)
     by_key = {(m, normalize(p)): f for (m, p), f in flags.items()}
     for r in ROUTES:

@@ -1,6 +1,6 @@
 """docs/openapi.yaml (issue 6): it lints clean with @redocly/cli, and it
 describes exactly the routes of the application's route table
-(src/app.c, app_routes) and every error code of src/err.c.
+(src/routes.c, app_routes) and every error code of src/err.c.
 
 No web server is needed.  The linter is looked for in the repository's
 node_modules/.bin (`npm ci` with @redocly/cli in package.json), then in
@@ -20,7 +20,7 @@ import harness
 
 REPO = harness.REPO
 OPENAPI = os.path.join(REPO, "docs", "openapi.yaml")
-APP_C = os.path.join(REPO, "src", "app.c")
+APP_C = os.path.join(REPO, "src", "routes.c")
 ERR_C = os.path.join(REPO, "src", "err.c")
 LINT_TIMEOUT = 300  # seconds
 
@@ -41,20 +41,20 @@ def _strip_c_comments(text):
 
 def app_routes():
     """{(METHOD, pattern)} of app_routes, ENDPOINT_ROUTES(...) expanded;
-    patterns as written in app.c ("{}" for a parameter)."""
+    patterns as written in routes.c ("{}" for a parameter)."""
     with open(APP_C, encoding="utf-8") as f:
         src = _strip_c_comments(f.read())
 
     # The macro: "#define ENDPOINT_ROUTES(base, kind) \ ... " up to the first
     # line that does not end in a backslash.
     m = re.search(r"#define\s+ENDPOINT_ROUTES\s*\(\s*(\w+)\s*,\s*\w+\s*\)((?:[^\n]*\\\n)*[^\n]*)", src)
-    assert m, "no ENDPOINT_ROUTES macro in src/app.c"
+    assert m, "no ENDPOINT_ROUTES macro in src/routes.c"
     base_name, body = m.group(1), m.group(2)
     macro = re.findall(r'\{\s*"([A-Z]+)"\s*,\s*%s\b\s*(?:"([^"]*)")?' % re.escape(base_name), body)
     assert macro, "ENDPOINT_ROUTES has no entries"
 
     t = re.search(r"app_routes\s*\[\s*\]\s*=\s*\{(.*?)\n\};", src, flags=re.S)
-    assert t, "no app_routes table in src/app.c"
+    assert t, "no app_routes table in src/routes.c"
     table = t.group(1)
 
     routes = set()
@@ -145,14 +145,14 @@ def test_every_route_is_documented():
     documented = openapi_routes(doc)
     missing = sorted((m, normalize(p)) for m, p in app_routes()
                      if (m, normalize(p)) not in documented)
-    assert not missing, "routes of src/app.c missing from docs/openapi.yaml: %s" % missing
+    assert not missing, "routes of src/routes.c missing from docs/openapi.yaml: %s" % missing
 
 
 def test_every_documented_route_exists():
     doc, _ = load_openapi()
     known = {(m, normalize(p)) for m, p in app_routes()}
     extra = sorted(r for r in openapi_routes(doc) if r not in known)
-    assert not extra, "docs/openapi.yaml documents routes src/app.c does not have: %s" % extra
+    assert not extra, "docs/openapi.yaml documents routes src/routes.c does not have: %s" % extra
 
 
 def test_every_error_code_is_documented():

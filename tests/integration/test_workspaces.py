@@ -15,6 +15,7 @@ import subprocess
 
 import pytest
 
+from test_openapi import app_routes
 from harness import scan_files, APIKEY_ID_RE, REPO, allow_set, err, ok, ok_list, request_id
 
 NODE = shutil.which("node")
@@ -29,8 +30,22 @@ KEY_FIELDS = {"id", "uid", "status", "algorithm", "allowed_domains", "expiry_at"
               "deleted_at", "deleted_by"}
 PRIVATE_FIELDS = {"private_key_pem", "private_key_base64"}
 ALGORITHMS = ("ES256", "EdDSA", "RS256")
-RESERVED = ("endpoints", "inbound-endpoints", "enterprises", "workspaces", "audit-events",
-            "healthz", "metrics")
+
+
+def reserved_segments():
+    """The literal first segments of the route table (after /v1/, or at the top
+    as /healthz): a workspace of that name would be shadowed by the route."""
+    out = set()
+    for _, pattern in app_routes():
+        parts = pattern.strip("/").split("/")
+        if parts[0] == "v1":
+            parts = parts[1:]
+        if parts and parts[0] != "{}":
+            out.add(parts[0])
+    return sorted(out)
+
+
+RESERVED = reserved_segments()
 JWK_PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
 ADMIN_NAME = "Release bot"
 

@@ -1,0 +1,205 @@
+/*
+ * What every handler does with its request (ctx.h): errors with messages,
+ * store callbacks run as declared, listings paged, changes audited, and a
+ * private key handed out once.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signet/app.h"
+#include "signet/audit.h"
+#include "signet/b64.h"
+#include "signet/ctx.h"
+#include "signet/log.h"
+#include "signet/validate.h"
+
+#define PAGE_DEFAULT	20
+#define PAGE_MAX	100
+
+struct call {
+	struct ctx	*c;
+	ctx_fn		 fn;
+	void		*arg;
+};
+
+static enum sig_err	call(struct store_txn *, void *);
+
+enum sig_err
+ctx_fail(struct ctx *c, enum sig_err e, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+/* One run of a callback: it starts from an empty answer every time. */
+static enum sig_err
+call(struct store_txn *t, void *arg)
+{
+	struct call	*k = arg;
+
+	json_object_put(k->c->data);
+	k->c->data = NULL;
+	k->c->has_more = -1;
+	return k->fn(k->c, t, k->arg);
+}
+
+enum sig_err
+ctx_run(struct ctx *c, ctx_fn fn, void *arg, enum ctx_access access)
+{
+	struct call	 k = { c, fn, arg };
+	struct store	*s = c->app->store;
+	enum sig_err	 rc;
+
+	switch (access) {
+	case CTX_READ:
+		rc = store_read(s, call, &k);
+		break;
+	case CTX_VIEW:
+		rc = store_view(s, call, &k);
+		break;
+	default:
+		if (c->route == NULL || !(c->route->flags & ROUTE_WRITE)) {
+			log_msg(LOG_ERR, "a write was asked for in route %s %s, "
+			    "declared read-only", c->req->method,
+			    c->route ? c->route->pattern : "(none)");
+			return SIG_EINTERNAL;
+		}
+		rc = store_run(s, call, &k);
+		break;
+	}
+	if (rc != SIG_OK) {
+		json_object_put(c->data);
+		c->data = NULL;
+		c->has_more = -1;
+	}
+	return rc;
+}
+
+enum sig_err
+ctx_page(struct ctx *c, struct ctx_page *p, size_t aftersz)
+{
+	char	 buf[16];
+	int64_t	 n;
+	int	 r;
+
+	p->limit = PAGE_DEFAULT;
+	p->after[0] = '\0';
+	r = http_query_get(c->query, "limit", buf, sizeof(buf));
+	if (r == 1 && parse_decimal(buf, strlen(buf), 1, PAGE_MAX, &n) == 0)
+		p->limit = (int)n;
+	else if (r != 0)
+		return ctx_fail(c, SIG_EINVAL, "limit must be an integer from "
+		    "1 to %d", PAGE_MAX);
+	if (aftersz > sizeof(p->after))
+		aftersz = sizeof(p->after);
+	r = http_query_get(c->query, "starting_after", p->after, aftersz);
+	if (r < 0 || (r == 1 && p->after[0] == '\0'))
+		return ctx_fail(c, SIG_EINVAL, "starting_after must be an id");
+	return SIG_OK;
+}
+
+enum sig_err
+ctx_list(struct ctx *c, struct store_txn *t, const struct ctx_listing *l)
+{
+	json_object	*recs;
+	char		 prefix[RECORDS_KEY_MAX], after[RECORDS_KEY_MAX];
+	json_object	*out;
+	enum sig_err	 rc;
+	size_t		 i;
+	int		 more;
+
+	if (records_prefix(l->list, l->owner, prefix) != 0)
+		return SIG_EINTERNAL;
+	if (l->page->after[0] != '\0') {
+		rc = records_position(t, l->list, l->owner, l->page->after,
+		    after);
+		if (rc == SIG_ENOTFOUND)
+			return ctx_fail(c, SIG_EINVAL, "%s", l->unknown);
+		if (rc != SIG_OK)
+			return rc;
+	}
+	if ((rc = store_page(t, records_table(l->list), prefix,
+	    l->page->after[0] != '\0' ? after : NULL, (size_t)l->page->limit,
+	    &recs, &more)) != SIG_OK)
+		return rc;
+	out = json_object_new_array();
+	for (i = 0; i < json_object_array_length(recs); i++)
+		json_object_array_add(out, l->view(json_object_array_get_idx(recs,
+		    i), l->view_arg));
+	json_object_put(recs);
+	c->data = out;
+	c->has_more = more;
+	return SIG_OK;
+}
+
+enum sig_err
+ctx_list_fn(struct ctx *c, struct store_txn *t, void *l)
+{
+	return ctx_list(c, t, l);
+}
+
+json_object *
+ctx_actor(struct ctx *c)
+{
+	json_object	*a = json_object_new_object();
+
+	json_object_object_add(a, "id", json_object_new_string(c->who.apikey));
+	json_object_object_add(a, "name", json_object_new_string(c->who.name));
+	return a;
+}
+
+enum sig_err
+ctx_audit(struct store_txn *t, struct ctx *c, const char *action,
+    const char *resource_type, const char *resource_id)
+{
+	struct audit_event e;
+
+	e.account = c->who.account;
+	e.actor_id = c->who.apikey;
+	e.actor_name = c->who.name;
+	e.action = action;
+	e.resource_type = resource_type;
+	e.resource_id = resource_id;
+	e.request_id = c->res->request_id;
+	return audit_record(t, &e);
+}
+
+enum sig_err
+ctx_private_key(struct ctx *c, const char *pem, size_t len)
+{
+	static const char head[] = "\"private_key_pem\":\"";
+	static const char mid[] = "\",\"private_key_base64\":\"";
+	char	*p;
+	size_t	 i, cap;
+
+	/* PEM is ASCII; only its newlines need escaping in JSON. */
+	cap = sizeof(head) + 2 * len + sizeof(mid) + b64_encoded_len(len) + 2;
+	if ((p = c->secret = malloc(cap)) == NULL)
+		return SIG_EINTERNAL;
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	for (i = 0; i < len; i++) {
+		if (pem[i] == '\n') {
+			*p++ = '\\';
+			*p++ = 'n';
+		} else if ((unsigned char)pem[i] >= 0x20 && pem[i] != '"' &&
+		    pem[i] != '\\')
+			*p++ = pem[i];
+	}
+	memcpy(p, mid, sizeof(mid) - 1);
+	p += sizeof(mid) - 1;
+	p += b64_encode((const unsigned char *)pem, len, p);
+	*p++ = '"';
+	c->secret_len = (size_t)(p - c->secret);
+	c->secret_cap = cap;
+	c->res->sensitive = 1;
+	return SIG_OK;
+}
