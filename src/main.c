@@ -74,7 +74,10 @@ content_length(const char *s)
 
 	if (s == NULL || *s == '\0')
 		return 0;
-	/* The bound the old digit loop's overflow guard drew: LONG_MAX - 8. */
+	/*
+	 * The largest value the former digit loop's overflow guard let
+	 * through (LONG_MAX - 8 with a 64-bit long): above it, still malformed.
+	 */
 	if (parse_decimal(s, strlen(s), 0, (LONG_MAX - 9) / 10 * 10 + 9,
 	    &n) == -1)
 		return -1;
