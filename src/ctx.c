@@ -39,6 +39,39 @@ ctx_fail(struct ctx *c, enum sig_err e, const char *fmt, ...)
 	return e;
 }
 
+enum sig_err
+ctx_notfound(struct ctx *c, enum sig_err rc, const char *what)
+{
+	return rc == SIG_ENOTFOUND ? ctx_fail(c, rc, "%s", what) : rc;
+}
+
+enum sig_err
+ctx_params(struct ctx *c, const struct ctx_param *p, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (!p[i].valid(c->params[i]))
+			return ctx_fail(c, SIG_EINVAL, "%s", p[i].message);
+	return SIG_OK;
+}
+
+enum sig_err
+ctx_owned(struct ctx *c, struct store_txn *t, enum store_table table,
+    const char *key, const char *member, const char *owner,
+    enum records_read how, const char *notfound, json_object **rec)
+{
+	json_object	*r;
+	enum sig_err	 rc;
+
+	rc = records_owned(t, table, key, member, owner, how, &r);
+	if (rc == SIG_OK && rec != NULL)
+		*rec = r;
+	else
+		json_object_put(r);
+	return ctx_notfound(c, rc, notfound);
+}
+
 /* One run of a callback: it starts from an empty answer every time. */
 static enum sig_err
 call(struct store_txn *t, void *arg)
@@ -132,8 +165,8 @@ ctx_list(struct ctx *c, struct store_txn *t, const struct ctx_listing *l)
 		return rc;
 	out = json_object_new_array();
 	for (i = 0; i < json_object_array_length(recs); i++)
-		json_object_array_add(out, l->view(json_object_array_get_idx(recs,
-		    i), l->view_arg));
+		json_object_array_add(out, l->view(c,
+		    json_object_array_get_idx(recs, i)));
 	json_object_put(recs);
 	c->data = out;
 	c->has_more = more;
@@ -144,6 +177,20 @@ enum sig_err
 ctx_list_fn(struct ctx *c, struct store_txn *t, void *l)
 {
 	return ctx_list(c, t, l);
+}
+
+enum sig_err
+ctx_get_fn(struct ctx *c, struct store_txn *t, void *getter)
+{
+	const struct ctx_getter *g = getter;
+	json_object	*rec;
+	enum sig_err	 rc;
+
+	if ((rc = g->load(c, t, g->how, &rec)) != SIG_OK)
+		return rc;
+	c->data = g->view(c, rec);
+	json_object_put(rec);
+	return SIG_OK;
 }
 
 json_object *

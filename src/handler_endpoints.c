@@ -22,14 +22,11 @@
 #define MAX_TOLERANCE		(366 * 24 * 3600)
 #define MAX_TIMESTAMP		INT64_C(253402300799)	/* 9999-12-31 */
 
-static enum sig_err	get_tx(struct ctx *, struct store_txn *, void *);
-
 struct endpoint_kind {
 	enum records_list list;		/* the listing; its table holds them */
 	const char	*url_field;	/* "url" or "forward_url" */
 	const char	*url_message;
-	const char	*id_message;
-	int		(*valid_id)(const char *);
+	struct ctx_param params[2];	/* the endpoint id, a signing key id */
 	enum sig_err	(*new_id)(char *out);
 	const char	*resource;	/* audit resource type */
 };
@@ -46,23 +43,30 @@ new_inbound_id(char *out)
 	return ids_uuid7(out);
 }
 
+#define SK_PARAM	{ valid_sk_id, \
+	"signing key id must be sk_ followed by 32 lowercase hex digits" }
+
 const struct endpoint_kind endpoint_outbound = {
 	LIST_ENDPOINTS, "url", "endpoint must be a valid HTTPS URL",
-	"endpoint id must be ep_ followed by 32 lowercase hex digits",
-	valid_endpoint_id, new_ep_id, "endpoint",
+	{ { valid_endpoint_id,
+	    "endpoint id must be ep_ followed by 32 lowercase hex digits" },
+	    SK_PARAM },
+	new_ep_id, "endpoint",
 };
 
 const struct endpoint_kind endpoint_inbound = {
 	LIST_INBOUND, "forward_url", "forward_url must be a valid HTTPS URL",
-	"inbound endpoint id must be a UUIDv7 in canonical lowercase form",
-	valid_uuid_v7, new_inbound_id, "inbound_endpoint",
+	{ { valid_uuid_v7,
+	    "inbound endpoint id must be a UUIDv7 in canonical lowercase form" },
+	    SK_PARAM },
+	new_inbound_id, "inbound_endpoint",
 };
 
-/* The public view of an endpoint record of kind (a struct endpoint_kind). */
+/* The public view of an endpoint record of the route's kind. */
 static json_object *
-endpoint_view(json_object *rec, const void *kind)
+endpoint_view(struct ctx *c, json_object *rec)
 {
-	const struct endpoint_kind *k = kind;
+	const struct endpoint_kind *k = c->route_arg;
 	json_object	*o = json_object_new_object();
 	char		 ts[32];
 
@@ -93,15 +97,13 @@ load(struct ctx *c, struct store_txn *t, enum records_read how,
 	return rc == SIG_ENOTFOUND ? SIG_EENDPOINT : rc;
 }
 
-/* Check the endpoint id of the path. */
+/* Check the endpoint id of the path and, with_key, the key id after it. */
 static enum sig_err
-path_id(struct ctx *c)
+path_ids(struct ctx *c, int with_key)
 {
 	const struct endpoint_kind *kind = c->route_arg;
 
-	if (!kind->valid_id(c->params[0]))
-		return ctx_fail(c, SIG_EINVAL, "%s", kind->id_message);
-	return SIG_OK;
+	return ctx_params(c, kind->params, with_key ? 2 : 1);
 }
 
 /* Audit "<kind>.<verb>" for the endpoint id. */
@@ -118,14 +120,15 @@ audit_endpoint(struct ctx *c, struct store_txn *t, const char *id,
 
 /* A request that names an endpoint in its path and needs nothing else. */
 static enum sig_err
-on_endpoint(struct ctx *c, ctx_fn fn, enum ctx_access access, int status)
+on_endpoint(struct ctx *c, ctx_fn fn, void *arg, enum ctx_access access,
+    int status)
 {
 	enum sig_err	 rc;
 
-	if ((rc = path_id(c)) != SIG_OK)
+	if ((rc = path_ids(c, 0)) != SIG_OK)
 		return rc;
 	c->status = status;
-	return ctx_run(c, fn, NULL, access);
+	return ctx_run(c, fn, arg, access);
 }
 
 /* --- create --- */
@@ -170,7 +173,7 @@ create_tx(struct ctx *c, struct store_txn *t, void *arg)
 	    (rc = ctx_audit(t, c, "signing_key.created", "signing_key",
 	    a->nk.id)) != SIG_OK)
 		goto done;
-	c->data = endpoint_view(rec, kind);
+	c->data = endpoint_view(c, rec);
 	json_object_object_add(c->data, "signing_key",
 	    keyring_new_key_json(&a->nk));
 done:
@@ -217,32 +220,21 @@ h_endpoint_list(struct ctx *c)
 	struct ctx_page	 pg;
 	struct ctx_listing l = { kind->list, c->who.account, &pg,
 	    "starting_after does not name an endpoint of this account",
-	    endpoint_view, kind };
+	    endpoint_view };
 	enum sig_err	 rc;
 
 	if ((rc = ctx_page(c, &pg, IDS_MAX)) != SIG_OK)
 		return rc;
-	if (pg.after[0] != '\0' && !kind->valid_id(pg.after))
+	if (pg.after[0] != '\0' && !kind->params[0].valid(pg.after))
 		return ctx_fail(c, SIG_EINVAL, "starting_after: %s",
-		    kind->id_message);
+		    kind->params[0].message);
 	return ctx_run(c, ctx_list_fn, &l, CTX_VIEW);
 }
 
 /* --- get and delete --- */
 
-static enum sig_err
-get_tx(struct ctx *c, struct store_txn *t, void *arg)
-{
-	json_object	*rec;
-	enum sig_err	 rc;
-
-	(void)arg;
-	if ((rc = load(c, t, RECORD_SHARED, &rec)) != SIG_OK)
-		return rc;
-	c->data = endpoint_view(rec, c->route_arg);
-	json_object_put(rec);
-	return SIG_OK;
-}
+static const struct ctx_getter endpoint_getter = { load, RECORD_SHARED,
+    endpoint_view };
 
 static enum sig_err
 delete_tx(struct ctx *c, struct store_txn *t, void *arg)
@@ -266,13 +258,14 @@ delete_tx(struct ctx *c, struct store_txn *t, void *arg)
 enum sig_err
 h_endpoint_get(struct ctx *c)
 {
-	return on_endpoint(c, get_tx, CTX_READ, 200);
+	return on_endpoint(c, ctx_get_fn, (void *)&endpoint_getter, CTX_READ,
+	    200);
 }
 
 enum sig_err
 h_endpoint_delete(struct ctx *c)
 {
-	return on_endpoint(c, delete_tx, CTX_WRITE, 204);
+	return on_endpoint(c, delete_tx, NULL, CTX_WRITE, 204);
 }
 
 /* --- signing keys --- */
@@ -336,7 +329,7 @@ h_signing_key_create(struct ctx *c)
 	struct new_key	 nk;
 	enum sig_err	 rc;
 
-	if ((rc = path_id(c)) != SIG_OK ||
+	if ((rc = path_ids(c, 0)) != SIG_OK ||
 	    (rc = json_only_fields(c->body, none, c->msg)) != SIG_OK ||
 	    (rc = keyring_new_key(&nk)) != SIG_OK)
 		return rc;
@@ -349,7 +342,7 @@ h_signing_key_create(struct ctx *c)
 enum sig_err
 h_signing_key_list(struct ctx *c)
 {
-	return on_endpoint(c, key_list_tx, CTX_READ, 200);
+	return on_endpoint(c, key_list_tx, NULL, CTX_READ, 200);
 }
 
 enum sig_err
@@ -357,11 +350,8 @@ h_signing_key_delete(struct ctx *c)
 {
 	enum sig_err	 rc;
 
-	if ((rc = path_id(c)) != SIG_OK)
+	if ((rc = path_ids(c, 1)) != SIG_OK)
 		return rc;
-	if (!valid_sk_id(c->params[1]))
-		return ctx_fail(c, SIG_EINVAL, "signing key id must be sk_ "
-		    "followed by 32 lowercase hex digits");
 	c->status = 204;
 	return ctx_run(c, key_delete_tx, NULL, CTX_WRITE);
 }
@@ -414,7 +404,7 @@ h_endpoint_sign(struct ctx *c)
 	enum sig_err	 rc;
 
 	memset(&m, 0, sizeof(m));
-	if ((rc = path_id(c)) != SIG_OK ||
+	if ((rc = path_ids(c, 0)) != SIG_OK ||
 	    (rc = json_only_fields(c->body, fields, c->msg)) != SIG_OK ||
 	    (rc = json_string_field(c->body, "payload", 1, SIZE_MAX,
 	    &m.payload, &m.plen, c->msg)) != SIG_OK ||
@@ -472,7 +462,8 @@ verify_refuse(struct ctx *c, const char *reason)
 	enum sig_err	 rc;
 
 	/* The endpoint must still exist and be the caller's. */
-	if ((rc = ctx_run(c, get_tx, NULL, CTX_READ)) != SIG_OK)
+	if ((rc = ctx_run(c, ctx_get_fn, (void *)&endpoint_getter, CTX_READ)) !=
+	    SIG_OK)
 		return rc;
 	json_object_put(c->data);
 	c->data = json_object_new_object();
@@ -498,7 +489,7 @@ h_endpoint_verify(struct ctx *c)
 	char		 reason[96];
 
 	memset(&m, 0, sizeof(m));
-	if ((rc = path_id(c)) != SIG_OK ||
+	if ((rc = path_ids(c, 0)) != SIG_OK ||
 	    (rc = json_only_fields(c->body, fields, c->msg)) != SIG_OK ||
 	    (rc = json_string_field(c->body, "payload", 1, SIZE_MAX,
 	    &m.payload, &m.plen, c->msg)) != SIG_OK ||

@@ -19,14 +19,14 @@
 #define URI_MAX_LEN		2048
 
 static enum sig_err	load_enterprise(struct ctx *, struct store_txn *,
-			    json_object **);
+			    enum records_read, json_object **);
 
 static json_object *
-enterprise_view(json_object *rec, const void *arg)
+enterprise_view(struct ctx *c, json_object *rec)
 {
 	json_object	*o = json_object_new_object();
 
-	(void)arg;
+	(void)c;
 	json_object_object_add(o, "id", json_copy(rec, "id"));
 	json_object_object_add(o, "name", json_copy(rec, "name"));
 	json_object_object_add(o, "created_at", json_time(rec, "created_at", 0));
@@ -34,56 +34,44 @@ enterprise_view(json_object *rec, const void *arg)
 }
 
 static json_object *
-key_view(json_object *rec, const void *arg)
+key_view(struct ctx *c, json_object *rec)
 {
-	(void)arg;
+	(void)c;
 	return entkey_view(rec);
 }
+
+/* The path: an enterprise id, then a keyId. */
+static const struct ctx_param params[] = {
+	{ valid_enterprise_id,
+	    "enterprise id must be ent_ followed by 32 lowercase hex digits" },
+	{ valid_kid,
+	    "keyId must be 1 to 255 characters without '/' or control "
+	    "characters" },
+};
 
 /*
  * The caller's enterprise of the path into *rec (NULL: just check it);
  * another account's answers as absent.
  */
 static enum sig_err
-load_enterprise(struct ctx *c, struct store_txn *t, json_object **rec)
+load_enterprise(struct ctx *c, struct store_txn *t, enum records_read how,
+    json_object **rec)
 {
-	json_object	*e;
-	enum sig_err	 rc;
-
-	rc = records_owned(t, TBL_ENTERPRISES, c->params[0], "account",
-	    c->who.account, RECORD_COPY, &e);
-	if (rc == SIG_ENOTFOUND)
-		return ctx_fail(c, SIG_ENOTFOUND, "enterprise not found");
-	if (rc == SIG_OK && rec != NULL)
-		*rec = e;
-	else
-		json_object_put(e);
-	return rc;
+	return ctx_owned(c, t, TBL_ENTERPRISES, c->params[0], "account",
+	    c->who.account, how, "enterprise not found", rec);
 }
 
-/* The caller's enterprise and its key of the path (locked with lock). */
+/* The caller's enterprise and its key of the path, read as how says. */
 static enum sig_err
-load_key(struct ctx *c, struct store_txn *t, int lock, json_object **rec)
+load_key(struct ctx *c, struct store_txn *t, enum records_read how,
+    json_object **rec)
 {
 	enum sig_err	 rc;
 
-	if ((rc = load_enterprise(c, t, NULL)) != SIG_OK)
+	if ((rc = load_enterprise(c, t, RECORD_COPY, NULL)) != SIG_OK)
 		return rc;
-	rc = entkey_load(t, c->params[0], c->params[1], lock, rec);
-	return rc == SIG_ENOTFOUND ? ctx_fail(c, SIG_ENOTFOUND,
-	    "webhook signing key not found") : rc;
-}
-
-static enum sig_err
-path_ids(struct ctx *c, int with_key)
-{
-	if (!valid_enterprise_id(c->params[0]))
-		return ctx_fail(c, SIG_EINVAL, "enterprise id must be ent_ "
-		    "followed by 32 lowercase hex digits");
-	if (with_key && !valid_kid(c->params[1]))
-		return ctx_fail(c, SIG_EINVAL, "keyId must be 1 to 255 "
-		    "characters without '/' or control characters");
-	return SIG_OK;
+	return ctx_notfound(c, entkey_load(t, c->params[0], c->params[1],
+	    how == RECORD_LOCK, rec), "webhook signing key not found");
 }
 
 /* --- enterprises --- */
@@ -116,7 +104,7 @@ ent_create_tx(struct ctx *c, struct store_txn *t, void *arg)
 	    (rc = records_index_put(t, ikey, a->id)) == SIG_OK &&
 	    (rc = ctx_audit(t, c, "enterprise.created", "enterprise",
 	    a->id)) == SIG_OK)
-		c->data = enterprise_view(rec, NULL);
+		c->data = enterprise_view(c, rec);
 	json_object_put(rec);
 	return rc == SIG_EEXISTS ? SIG_EINTERNAL : rc;
 }
@@ -143,28 +131,17 @@ h_enterprise_create(struct ctx *c)
 	return ctx_run(c, ent_create_tx, &a, CTX_WRITE);
 }
 
-static enum sig_err
-ent_get_tx(struct ctx *c, struct store_txn *t, void *arg)
-{
-	json_object	*rec;
-	enum sig_err	 rc;
-
-	(void)arg;
-	if ((rc = load_enterprise(c, t, &rec)) != SIG_OK)
-		return rc;
-	c->data = enterprise_view(rec, NULL);
-	json_object_put(rec);
-	return SIG_OK;
-}
+static const struct ctx_getter enterprise_getter = { load_enterprise,
+    RECORD_COPY, enterprise_view };
 
 enum sig_err
 h_enterprise_get(struct ctx *c)
 {
 	enum sig_err	 rc;
 
-	if ((rc = path_ids(c, 0)) != SIG_OK)
+	if ((rc = ctx_params(c, params, 1)) != SIG_OK)
 		return rc;
-	return ctx_run(c, ent_get_tx, NULL, CTX_VIEW);
+	return ctx_run(c, ctx_get_fn, (void *)&enterprise_getter, CTX_VIEW);
 }
 
 enum sig_err
@@ -173,7 +150,7 @@ h_enterprise_list(struct ctx *c)
 	struct ctx_page	 pg;
 	struct ctx_listing l = { LIST_ENTERPRISES, c->who.account, &pg,
 	    "starting_after does not name an item of this list",
-	    enterprise_view, NULL };
+	    enterprise_view };
 	enum sig_err	 rc;
 
 	if ((rc = ctx_page(c, &pg, IDS_MAX)) != SIG_OK)
@@ -194,7 +171,7 @@ key_register_tx(struct ctx *c, struct store_txn *t, void *arg)
 	char		 rid[ENTKEY_RID_MAX];
 	enum sig_err	 rc;
 
-	if ((rc = load_enterprise(c, t, NULL)) != SIG_OK)
+	if ((rc = load_enterprise(c, t, RECORD_COPY, NULL)) != SIG_OK)
 		return rc;
 	rc = entkey_insert(t, k, ctx_actor(c), &rec);
 	if (rc == SIG_EKEYIDUSED)
@@ -222,7 +199,7 @@ h_ent_key_register(struct ctx *c)
 
 	memset(&k, 0, sizeof(k));
 	k.ent = c->params[0];
-	if ((rc = path_ids(c, 0)) != SIG_OK ||
+	if ((rc = ctx_params(c, params, 1)) != SIG_OK ||
 	    (rc = json_only_fields(c->body, fields, c->msg)) != SIG_OK ||
 	    (rc = json_string_field(c->body, "keyId", 0, JWK_KID_MAX,
 	    &k.key_id, NULL, c->msg)) != SIG_OK ||
@@ -269,28 +246,17 @@ h_ent_key_register(struct ctx *c)
 
 /* --- reading and revoking keys --- */
 
-static enum sig_err
-key_get_tx(struct ctx *c, struct store_txn *t, void *arg)
-{
-	json_object	*rec;
-	enum sig_err	 rc;
-
-	(void)arg;
-	if ((rc = load_key(c, t, 0, &rec)) != SIG_OK)
-		return rc;
-	c->data = entkey_view(rec);
-	json_object_put(rec);
-	return SIG_OK;
-}
+static const struct ctx_getter key_getter = { load_key, RECORD_COPY,
+    key_view };
 
 enum sig_err
 h_ent_key_get(struct ctx *c)
 {
 	enum sig_err	 rc;
 
-	if ((rc = path_ids(c, 1)) != SIG_OK)
+	if ((rc = ctx_params(c, params, 2)) != SIG_OK)
 		return rc;
-	return ctx_run(c, key_get_tx, NULL, CTX_VIEW);
+	return ctx_run(c, ctx_get_fn, (void *)&key_getter, CTX_VIEW);
 }
 
 static enum sig_err
@@ -298,7 +264,7 @@ key_list_tx(struct ctx *c, struct store_txn *t, void *arg)
 {
 	enum sig_err	 rc;
 
-	if ((rc = load_enterprise(c, t, NULL)) != SIG_OK)
+	if ((rc = load_enterprise(c, t, RECORD_COPY, NULL)) != SIG_OK)
 		return rc;
 	return ctx_list(c, t, arg);
 }
@@ -308,11 +274,10 @@ h_ent_key_list(struct ctx *c)
 {
 	struct ctx_page	 pg;
 	struct ctx_listing l = { LIST_ENTKEYS, c->params[0], &pg,
-	    "starting_after does not name an item of this list", key_view,
-	    NULL };
+	    "starting_after does not name an item of this list", key_view };
 	enum sig_err	 rc;
 
-	if ((rc = path_ids(c, 0)) != SIG_OK ||
+	if ((rc = ctx_params(c, params, 1)) != SIG_OK ||
 	    (rc = ctx_page(c, &pg, JWK_KID_MAX + 1)) != SIG_OK)
 		return rc;
 	return ctx_run(c, key_list_tx, &l, CTX_VIEW);
@@ -326,7 +291,7 @@ key_revoke_tx(struct ctx *c, struct store_txn *t, void *arg)
 	enum sig_err	 rc;
 
 	(void)arg;
-	if ((rc = load_key(c, t, 1, &rec)) != SIG_OK)
+	if ((rc = load_key(c, t, RECORD_LOCK, &rec)) != SIG_OK)
 		return rc;
 	rc = entkey_revoke(t, c->params[0], rec, ctx_actor(c));
 	if (rc == SIG_EREVOKED)
@@ -346,7 +311,7 @@ h_ent_key_revoke(struct ctx *c)
 {
 	enum sig_err	 rc;
 
-	if ((rc = path_ids(c, 1)) != SIG_OK)
+	if ((rc = ctx_params(c, params, 2)) != SIG_OK)
 		return rc;
 	return ctx_run(c, key_revoke_tx, NULL, CTX_WRITE);
 }
@@ -361,7 +326,7 @@ h_ent_verify(struct ctx *c)
 	size_t		 plen;
 	enum sig_err	 rc;
 
-	if ((rc = path_ids(c, 0)) != SIG_OK ||
+	if ((rc = ctx_params(c, params, 1)) != SIG_OK ||
 	    (rc = json_only_fields(c->body, fields, c->msg)) != SIG_OK ||
 	    (rc = json_string_field(c->body, "jws", 1, ENTKEY_JWS_MAX, &compact,
 	    NULL, c->msg)) != SIG_OK ||
@@ -369,7 +334,8 @@ h_ent_verify(struct ctx *c)
 	    &payload, &plen, c->msg)) != SIG_OK)
 		return rc;
 	/* The enterprise must exist whatever the JWS holds. */
-	if ((rc = ctx_run(c, ent_get_tx, NULL, CTX_VIEW)) != SIG_OK)
+	if ((rc = ctx_run(c, ctx_get_fn, (void *)&enterprise_getter,
+	    CTX_VIEW)) != SIG_OK)
 		return rc;
 	json_object_put(c->data);
 	c->data = NULL;

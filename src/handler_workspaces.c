@@ -35,61 +35,49 @@ struct key_input {
 };
 
 static json_object *
-key_view(json_object *rec, const void *arg)
+key_view(struct ctx *c, json_object *rec)
 {
-	(void)arg;
+	(void)c;
 	return wskey_view(rec);
 }
+
+/* The path: a workspace slug, then a key uid. */
+static const struct ctx_param params[] = {
+	{ valid_slug, "workspace must match [a-z0-9][a-z0-9-]{0,62}" },
+	{ valid_wskey_uid,
+	    "uid must be signing_key_ followed by 24 lowercase hex digits" },
+};
 
 /* The workspace of the path, the caller's; SIG_ENOTFOUND otherwise. */
 static enum sig_err
 load_workspace(struct ctx *c, struct store_txn *t)
 {
-	json_object	*ws;
-	enum sig_err	 rc;
-
-	rc = records_owned(t, TBL_WORKSPACES, c->params[0], "account",
-	    c->who.account, RECORD_COPY, &ws);
-	json_object_put(ws);
-	return rc == SIG_ENOTFOUND ? ctx_fail(c, SIG_ENOTFOUND,
-	    "workspace not found") : rc;
+	return ctx_owned(c, t, TBL_WORKSPACES, c->params[0], "account",
+	    c->who.account, RECORD_COPY, "workspace not found", NULL);
 }
 
-/* The workspace of the path and its key of the path into *rec. */
+/* The workspace of the path and its key of the path, read as how says. */
 static enum sig_err
-load_key(struct ctx *c, struct store_txn *t, int lock, json_object **rec)
+load_key(struct ctx *c, struct store_txn *t, enum records_read how,
+    json_object **rec)
 {
 	enum sig_err	 rc;
 
 	if ((rc = load_workspace(c, t)) != SIG_OK)
 		return rc;
-	rc = wskey_load(t, c->params[0], c->params[1], lock, rec);
-	return rc == SIG_ENOTFOUND ? ctx_fail(c, SIG_ENOTFOUND,
-	    "signing key not found") : rc;
-}
-
-/* Validate the workspace slug and key uid of the path. */
-static enum sig_err
-path_ids(struct ctx *c, int with_uid)
-{
-	if (!valid_slug(c->params[0]))
-		return ctx_fail(c, SIG_EINVAL, "workspace must match "
-		    "[a-z0-9][a-z0-9-]{0,62}");
-	if (with_uid && !valid_wskey_uid(c->params[1]))
-		return ctx_fail(c, SIG_EINVAL, "uid must be signing_key_ "
-		    "followed by 24 lowercase hex digits");
-	return SIG_OK;
+	return ctx_notfound(c, wskey_load(t, c->params[0], c->params[1],
+	    how == RECORD_LOCK, rec), "signing key not found");
 }
 
 /* --- workspaces --- */
 
 static json_object *
-workspace_view(json_object *ws, const void *arg)
+workspace_view(struct ctx *c, json_object *ws)
 {
 	json_object	*o = json_object_new_object();
 	char		 ts[32];
 
-	(void)arg;
+	(void)c;
 	json_object_object_add(o, "slug",
 	    json_object_new_string(json_str(ws, "slug")));
 	json_object_object_add(o, "created_at", json_object_new_string(
@@ -120,7 +108,7 @@ ws_create_tx(struct ctx *c, struct store_txn *t, void *arg)
 	    (rc = records_index_put(t, ikey, slug)) == SIG_OK &&
 	    (rc = ctx_audit(t, c, "workspace.created", "workspace", slug)) ==
 	    SIG_OK)
-		c->data = workspace_view(ws, NULL);
+		c->data = workspace_view(c, ws);
 	json_object_put(ws);
 	return rc == SIG_EEXISTS ? ctx_fail(c, SIG_EWSEXISTS,
 	    "workspace %s already exists", slug) : rc;
@@ -152,7 +140,7 @@ h_workspace_list(struct ctx *c)
 	struct ctx_page	 pg;
 	struct ctx_listing l = { LIST_WORKSPACES, c->who.account, &pg,
 	    "starting_after does not name a workspace of this account",
-	    workspace_view, NULL };
+	    workspace_view };
 	enum sig_err	 rc;
 
 	if ((rc = ctx_page(c, &pg, IDS_MAX)) != SIG_OK)
@@ -290,7 +278,7 @@ h_wskey_create(struct ctx *c)
 	enum sig_err	 rc;
 
 	memset(&in, 0, sizeof(in));
-	if ((rc = path_ids(c, 0)) != SIG_OK ||
+	if ((rc = ctx_params(c, params, 1)) != SIG_OK ||
 	    (rc = json_only_fields(c->body, fields, c->msg)) != SIG_OK ||
 	    (rc = json_string_field(c->body, "algorithm", 0, 16, &alg, NULL,
 	    c->msg)) != SIG_OK)
@@ -319,7 +307,7 @@ key_roll_tx(struct ctx *c, struct store_txn *t, void *arg)
 	int64_t		 now = ids_now_us(), expiry;
 	enum sig_err	 rc;
 
-	if ((rc = load_key(c, t, 1, &rec)) != SIG_OK)
+	if ((rc = load_key(c, t, RECORD_LOCK, &rec)) != SIG_OK)
 		return rc;
 	rc = wskey_roll(t, rec, in->grace, now, ctx_actor(c));
 	if (rc == SIG_ENOTFOUND)
@@ -339,19 +327,8 @@ key_roll_tx(struct ctx *c, struct store_txn *t, void *arg)
 	return rc;
 }
 
-static enum sig_err
-get_key_tx(struct ctx *c, struct store_txn *t, void *arg)
-{
-	json_object	*rec;
-	enum sig_err	 rc;
-
-	(void)arg;
-	if ((rc = load_key(c, t, 0, &rec)) != SIG_OK)
-		return rc;
-	c->data = wskey_view(rec);
-	json_object_put(rec);
-	return SIG_OK;
-}
+static const struct ctx_getter key_getter = { load_key, RECORD_COPY,
+    key_view };
 
 enum sig_err
 h_wskey_roll(struct ctx *c)
@@ -363,7 +340,7 @@ h_wskey_roll(struct ctx *c)
 	enum sig_err	 rc;
 
 	memset(&in, 0, sizeof(in));
-	if ((rc = path_ids(c, 1)) != SIG_OK ||
+	if ((rc = ctx_params(c, params, 2)) != SIG_OK ||
 	    (rc = json_only_fields(c->body, fields, c->msg)) != SIG_OK ||
 	    (rc = json_int_field(c->body, "grace_seconds", 0, 0, GRACE_MAX,
 	    &in.grace, &present, c->msg)) != SIG_OK)
@@ -371,7 +348,8 @@ h_wskey_roll(struct ctx *c)
 	if (!present)
 		in.grace = GRACE_DEFAULT;
 	/* The algorithm is the old key's: read it first, then generate. */
-	if ((rc = ctx_run(c, get_key_tx, NULL, CTX_VIEW)) != SIG_OK)
+	if ((rc = ctx_run(c, ctx_get_fn, (void *)&key_getter, CTX_VIEW)) !=
+	    SIG_OK)
 		return rc;
 	snprintf(alg, sizeof(alg), "%s", json_str(c->data, "algorithm"));
 	json_object_put(c->data);
@@ -390,9 +368,9 @@ h_wskey_get(struct ctx *c)
 {
 	enum sig_err	 rc;
 
-	if ((rc = path_ids(c, 1)) != SIG_OK)
+	if ((rc = ctx_params(c, params, 2)) != SIG_OK)
 		return rc;
-	return ctx_run(c, get_key_tx, NULL, CTX_VIEW);
+	return ctx_run(c, ctx_get_fn, (void *)&key_getter, CTX_VIEW);
 }
 
 static enum sig_err
@@ -410,13 +388,12 @@ h_wskey_list(struct ctx *c)
 {
 	struct ctx_page	 pg;
 	struct ctx_listing l = { LIST_WSKEYS_LIVE, c->params[0], &pg,
-	    "starting_after does not name a key of this workspace", key_view,
-	    NULL };
+	    "starting_after does not name a key of this workspace", key_view };
 	char		 flag[8];
 	int		 r;
 	enum sig_err	 rc;
 
-	if ((rc = path_ids(c, 0)) != SIG_OK ||
+	if ((rc = ctx_params(c, params, 1)) != SIG_OK ||
 	    (rc = ctx_page(c, &pg, IDS_MAX)) != SIG_OK)
 		return rc;
 	r = http_query_get(c->query, "include_deleted", flag, sizeof(flag));
@@ -438,7 +415,7 @@ key_update_tx(struct ctx *c, struct store_txn *t, void *arg)
 	json_object	*rec;
 	enum sig_err	 rc;
 
-	if ((rc = load_key(c, t, 1, &rec)) != SIG_OK)
+	if ((rc = load_key(c, t, RECORD_LOCK, &rec)) != SIG_OK)
 		return rc;
 	rc = wskey_update(t, rec, in->domains_set, in->domains, in->expiry);
 	if (rc == SIG_ENOTFOUND)
@@ -460,7 +437,7 @@ h_wskey_update(struct ctx *c)
 	enum sig_err	 rc;
 
 	memset(&in, 0, sizeof(in));
-	if ((rc = path_ids(c, 1)) != SIG_OK ||
+	if ((rc = ctx_params(c, params, 2)) != SIG_OK ||
 	    (rc = json_only_fields(c->body, fields, c->msg)) != SIG_OK ||
 	    (rc = parse_expiry(c, &in)) != SIG_OK ||
 	    (rc = parse_domains(c, &in)) != SIG_OK)
@@ -477,7 +454,7 @@ key_delete_tx(struct ctx *c, struct store_txn *t, void *arg)
 	enum sig_err	 rc;
 
 	(void)arg;
-	if ((rc = load_key(c, t, 1, &rec)) != SIG_OK)
+	if ((rc = load_key(c, t, RECORD_LOCK, &rec)) != SIG_OK)
 		return rc;
 	rc = wskey_delete(t, rec, ctx_actor(c));
 	if (rc == SIG_ENOTFOUND)
@@ -495,7 +472,7 @@ h_wskey_delete(struct ctx *c)
 {
 	enum sig_err	 rc;
 
-	if ((rc = path_ids(c, 1)) != SIG_OK)
+	if ((rc = ctx_params(c, params, 2)) != SIG_OK)
 		return rc;
 	return ctx_run(c, key_delete_tx, NULL, CTX_WRITE);
 }
@@ -583,7 +560,7 @@ h_ws_verify_token(struct ctx *c)
 	char		 host[VALID_DOMAIN_MAX + 1];
 	enum sig_err	 rc;
 
-	if ((rc = path_ids(c, 0)) != SIG_OK ||
+	if ((rc = ctx_params(c, params, 1)) != SIG_OK ||
 	    (rc = json_only_fields(c->body, fields, c->msg)) != SIG_OK ||
 	    (rc = json_string_field(c->body, "token", 1, WSKEY_TOKEN_MAX,
 	    &a.token, NULL, c->msg)) != SIG_OK ||

@@ -45,6 +45,31 @@ struct ctx {
 enum sig_err	ctx_fail(struct ctx *, enum sig_err e, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 
+/* rc, or for SIG_ENOTFOUND that error with the message what. */
+enum sig_err	ctx_notfound(struct ctx *, enum sig_err rc, const char *what);
+
+/* The shape of a path capture, and the message when it does not fit. */
+struct ctx_param {
+	int		(*valid)(const char *);
+	const char	*message;
+};
+
+/*
+ * Check the first n path captures against p[0..n): SIG_EINVAL with the
+ * message of the first that does not fit.
+ */
+enum sig_err	ctx_params(struct ctx *, const struct ctx_param *p, int n);
+
+/*
+ * The record at key of table whose member `member` is owner (records_owned)
+ * into *rec (NULL: only check that it is there).  Absent or another owner's:
+ * SIG_ENOTFOUND with the message notfound.
+ */
+enum sig_err	ctx_owned(struct ctx *, struct store_txn *t,
+		    enum store_table table, const char *key, const char *member,
+		    const char *owner, enum records_read how, const char *notfound,
+		    json_object **rec);
+
 /*
  * What a callback does with the store, declared by the caller: ctx_run
  * picks the store call from it, never from which callback it is.
@@ -92,8 +117,7 @@ struct ctx_listing {
 	const char	*owner;
 	const struct ctx_page *page;	/* limit; after: an id in the list */
 	const char	*unknown;	/* message when after is not in the list */
-	json_object	*(*view)(json_object *rec, const void *arg);
-	const void	*view_arg;
+	json_object	*(*view)(struct ctx *, json_object *rec);
 };
 
 /*
@@ -106,6 +130,18 @@ enum sig_err	ctx_list(struct ctx *, struct store_txn *t,
 
 /* ctx_list as a ctx_fn, arg being the listing: for ctx_run. */
 enum sig_err	ctx_list_fn(struct ctx *, struct store_txn *t, void *l);
+
+/* How a request finds its one record and shows it. */
+struct ctx_getter {
+	/* The record of the request, read as how says, into *rec. */
+	enum sig_err	(*load)(struct ctx *, struct store_txn *,
+			    enum records_read how, json_object **rec);
+	enum records_read how;
+	json_object	*(*view)(struct ctx *, json_object *rec);
+};
+
+/* A ctx_fn answering view(load()), arg being a struct ctx_getter. */
+enum sig_err	ctx_get_fn(struct ctx *, struct store_txn *t, void *getter);
 
 /*
  * Add private_key_pem and private_key_base64 (of pem[0..len)) to this
