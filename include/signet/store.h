@@ -37,8 +37,10 @@ struct store_txn;
 
 /*
  * Open (creating when absent) the environment and every table in home.
- * One handle per process, opened after fork().  Returns SIG_OK and *out,
- * or SIG_EUNAVAIL / SIG_EINTERNAL with the reason logged.
+ * One handle per process, opened after fork().  The storage watchdog
+ * (watchdog.h) guards the open and the close: it is given home here.
+ * Returns SIG_OK and *out, or SIG_EUNAVAIL / SIG_EINTERNAL with the reason
+ * logged.
  */
 enum sig_err	store_open(const char *home, struct store **out);
 
@@ -85,17 +87,6 @@ enum sig_err	store_role(struct store *, struct store_role *);
 
 /* Whether the store is a site of a replication group. */
 int	store_replicated(const struct store *);
-
-/*
- * Arm (seconds > 0) or disarm (0) the storage watchdog: if it fires, the
- * process leaves a marker asking the next opener for full recovery and exits
- * with status 75.  Workers arm it around each request; store_open arms it
- * around the environment open.  Uses SIGALRM (SA_RESTART); the alarm is
- * re-armed at most once a second, so an armed watchdog fires between
- * seconds - 1 and seconds after the call, and a disarmed one may still
- * deliver a SIGALRM that does nothing.
- */
-void	store_watchdog(unsigned seconds);
 
 /*
  * Checkpoint and remove unneeded log files after every `every` write
