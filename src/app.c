@@ -261,13 +261,7 @@ app_store_open(const struct config *cfg, struct store **out)
 {
 	struct store_repl r;
 
-	r.site = cfg->replication_site;
-	r.peers = cfg->replication_peers;
-	r.group_creator = cfg->replication_group_creator;
-	r.priority = cfg->replication_priority;
-	r.ack_policy = cfg->replication_ack_policy;
-	r.ack_timeout_ms = cfg->replication_ack_timeout_ms;
-	r.verbose = cfg->replication_verbose;
+	store_repl_from_config(cfg, &r);
 	return store_open_replicated(cfg->home, &r, out);
 }
 

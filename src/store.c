@@ -352,16 +352,19 @@ store_open_replicated(const char *home, const struct store_repl *repl,
 		free(s);
 		return SIG_EINTERNAL;
 	}
-	if (repl != NULL && repl->site != NULL && *repl->site != '\0') {
+	if (repl != NULL && repl->site != NULL &&
+	    repl->site->host[0] != '\0') {
+		if (repl->npeers > CONFIG_PEERS_N) {
+			free(s);
+			return SIG_EINVAL;
+		}
 		s->replicated = 1;
-		snprintf(s->site, sizeof(s->site), "%s", repl->site);
-		snprintf(s->peers, sizeof(s->peers), "%s", repl->peers);
-		snprintf(s->ack_policy, sizeof(s->ack_policy), "%s",
-		    repl->ack_policy);
+		s->site = *repl->site;
+		memcpy(s->peers, repl->peers,
+		    repl->npeers * sizeof(s->peers[0]));
 		s->repl = *repl;
-		s->repl.site = s->site;
+		s->repl.site = &s->site;
 		s->repl.peers = s->peers;
-		s->repl.ack_policy = s->ack_policy;
 	}
 	if ((err = store_env_open(s)) != SIG_OK) {
 		store_close(s);

@@ -33,9 +33,9 @@ struct store {
 	unsigned	 reads;			/* a replica's transactions */
 	char		 home[PATH_MAX];
 	int		 replicated;
-	struct store_repl repl;			/* strings point below */
-	char		 site[CONFIG_SITE_MAX], peers[CONFIG_PEERS_MAX];
-	char		 ack_policy[16];
+	struct store_repl repl;			/* site, peers point below */
+	struct config_site site;
+	struct config_site peers[CONFIG_PEERS_N];
 	int		 rep_started;		/* repmgr_start succeeded */
 	int		 subordinate;		/* not the replication process */
 	u_int32_t	 nsites;		/* group size when it started */

@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,16 +40,11 @@ static int
 rep_configure(DB_ENV *env, const struct store_repl *r)
 {
 	DB_SITE		*site;
-	char		 host[CONFIG_SITE_MAX], list[CONFIG_PEERS_MAX];
-	char		*p, *save = NULL;
-	unsigned	 port;
-	int		 rc, policy;
+	size_t		 i;
+	int		 rc;
 
-	if (config_site(r->site, host, &port) != SIG_OK ||
-	    (policy = config_ack_policy(r->ack_policy)) < 0 ||
-	    strlen(r->peers) >= sizeof(list))
-		return EINVAL;
-	if ((rc = env->repmgr_site(env, host, port, &site, 0)) != 0)
+	if ((rc = env->repmgr_site(env, r->site->host, r->site->port, &site,
+	    0)) != 0)
 		return rc;
 	if ((rc = site->set_config(site, DB_LOCAL_SITE, 1)) != 0 ||
 	    (r->group_creator &&
@@ -60,14 +54,9 @@ rep_configure(DB_ENV *env, const struct store_repl *r)
 	}
 	if ((rc = site->close(site)) != 0)
 		return rc;
-	strcpy(list, r->peers);
-	for (p = strtok_r(list, ",", &save); p != NULL;
-	    p = strtok_r(NULL, ",", &save)) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (config_site(p, host, &port) != SIG_OK)
-			return EINVAL;
-		if ((rc = env->repmgr_site(env, host, port, &site, 0)) != 0)
+	for (i = 0; i < r->npeers; i++) {
+		if ((rc = env->repmgr_site(env, r->peers[i].host,
+		    r->peers[i].port, &site, 0)) != 0)
 			return rc;
 		rc = site->set_config(site, DB_BOOTSTRAP_HELPER, 1);
 		(void)site->close(site);
@@ -75,7 +64,7 @@ rep_configure(DB_ENV *env, const struct store_repl *r)
 			return rc;
 	}
 	if ((rc = env->rep_set_priority(env, (u_int32_t)r->priority)) != 0 ||
-	    (rc = env->repmgr_set_ack_policy(env, policy)) != 0 ||
+	    (rc = env->repmgr_set_ack_policy(env, r->ack_policy)) != 0 ||
 	    (rc = env->rep_set_timeout(env, DB_REP_ACK_TIMEOUT,
 	    (db_timeout_t)r->ack_timeout_ms * 1000)) != 0 ||
 	    (rc = env->rep_set_timeout(env, DB_REP_HEARTBEAT_SEND,
@@ -119,6 +108,19 @@ group_size(struct store *s)
 		return 0;
 	free(list);
 	return (u_int32_t)n + 1;
+}
+
+void
+store_repl_from_config(const struct config *cfg, struct store_repl *r)
+{
+	r->site = &cfg->replication_site_addr;
+	r->peers = cfg->replication_peer_addrs.site;
+	r->npeers = cfg->replication_peer_addrs.n;
+	r->group_creator = cfg->replication_group_creator;
+	r->priority = cfg->replication_priority;
+	r->ack_policy = cfg->replication_acks;
+	r->ack_timeout_ms = cfg->replication_ack_timeout_ms;
+	r->verbose = cfg->replication_verbose;
 }
 
 int
@@ -273,7 +275,7 @@ await_connections(struct store *s)
 			if (list[i].status == DB_REPMGR_CONNECTED)
 				up++;
 		free(list);
-		need = strcmp(s->repl.ack_policy, "quorum") == 0 ?
+		need = s->repl.ack_policy == DB_REPMGR_ACKS_QUORUM ?
 		    (n + 1) / 2 : n;
 		if (up >= need)
 			return;

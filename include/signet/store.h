@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "signet/config.h"
 #include "signet/err.h"
 
 enum store_table {
@@ -45,18 +46,28 @@ struct store_txn;
 enum sig_err	store_open(const char *home, struct store **out);
 
 /*
- * A site of a Berkeley DB replication group (docs/replication.md).  Strings
- * are borrowed for the duration of the call.
+ * A site of a Berkeley DB replication group (docs/replication.md), in the
+ * form config_load parsed it into.  What the pointers point to is borrowed
+ * for the duration of the call (store_open_replicated copies it).
  */
 struct store_repl {
-	const char	*site;		/* this site's "host:port" */
-	const char	*peers;		/* the others, "host:port,host:port" */
+	const struct config_site *site;	/* this site; NULL or host "": */
+					/* stand-alone */
+	const struct config_site *peers;	/* the others, npeers of them */
+	size_t		 npeers;
 	int		 group_creator;	/* starts the group on first run */
 	long		 priority;	/* election priority; 0: never master */
-	const char	*ack_policy;	/* "quorum", "all", ... */
+	int		 ack_policy;	/* DB_REPMGR_ACKS_* */
 	long		 ack_timeout_ms;
 	int		 verbose;	/* repmgr's messages to the log */
 };
+
+/*
+ * Fill r from the replication settings of cfg (stand-alone when cfg names
+ * no site).  r's pointers borrow cfg, which must outlive r's use.
+ */
+void	store_repl_from_config(const struct config *cfg,
+	    struct store_repl *r);
 
 /*
  * store_open as a site of a replication group when repl is not NULL and
