@@ -19,6 +19,7 @@
 #include "signet/log.h"
 #include "signet/metrics.h"
 #include "signet/routes.h"
+#include "signet/shm.h"
 
 #define AUDIT_PRUNE_BATCH	500
 
@@ -60,7 +61,7 @@ app_open(struct app *app, const char *home)
 	if ((rc = crypto_master_load(app->cfg.master_key_file, &app->mk)) !=
 	    SIG_OK)
 		return rc;
-	(void)metrics_open(app->cfg.home);
+	(void)shm_map(app->cfg.home);
 	if ((rc = app_store_open(&app->cfg, &app->store)) != SIG_OK)
 		return rc;
 	store_set_maintenance(app->store,
@@ -73,13 +74,7 @@ app_store_open(const struct config *cfg, struct store **out)
 {
 	struct store_repl r;
 
-	r.site = cfg->replication_site;
-	r.peers = cfg->replication_peers;
-	r.group_creator = cfg->replication_group_creator;
-	r.priority = cfg->replication_priority;
-	r.ack_policy = cfg->replication_ack_policy;
-	r.ack_timeout_ms = cfg->replication_ack_timeout_ms;
-	r.verbose = cfg->replication_verbose;
+	store_repl_from_config(cfg, &r);
 	return store_open_replicated(cfg->home, &r, out);
 }
 

@@ -6,7 +6,7 @@
  *   "ar:<account>:<resource>:<inverted time>:<id>"	one resource's
  *
  * so that ascending key order is newest first.  <shard> is one hex digit
- * fixed per process (metrics_slot).  A B-tree insert holds its leaf page
+ * fixed per process (shm_process_slot).  A B-tree insert holds its leaf page
  * until the commit: with one insertion point per account, every write of
  * an account waited for the previous one's log flush, so commits could not
  * be grouped.  With a shard per worker, concurrent writers insert on
@@ -31,7 +31,7 @@
 #include "signet/audit.h"
 #include "signet/ids.h"
 #include "signet/json.h"
-#include "signet/metrics.h"
+#include "signet/shm.h"
 
 #define INDEX_MAX	512
 #define PREFIX_MAX	256	/* "as:<account>:<shard>:" */
@@ -47,7 +47,7 @@ static int
 shard(void)
 {
 	if (my_shard < 0)
-		my_shard = (int)(metrics_slot() % SHARDS);
+		my_shard = (int)(shm_process_slot() % SHARDS);
 	return my_shard;
 }
 

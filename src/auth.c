@@ -13,7 +13,7 @@
 #include "signet/crypto.h"
 #include "signet/ids.h"
 #include "signet/json.h"
-#include "signet/metrics.h"
+#include "signet/shm.h"
 #include "signet/totp.h"
 #include "signet/validate.h"
 
@@ -23,7 +23,8 @@
 /*
  * How long a worker may keep a resolved token.  Revocations reach every
  * worker at once through the shared generation; this only bounds what an
- * operator who replaced metrics.shm under running workers would miss.
+ * operator who replaced metrics.shm under running workers would miss, or a
+ * revocation by a signetctl that could not map it.
  */
 #define CACHE_TTL_S	10
 
@@ -41,6 +42,35 @@ struct cached_principal {
 };
 
 static struct cached_principal cache[CACHE_SLOTS];
+
+/*
+ * The credential generation rule.  A worker may keep a principal only
+ * while the shared generation is the one it read before the lookup that
+ * resolved it, and every revocation bumps the generation after its commit.
+ * It is safe because of that order: a request whose lookup began after a
+ * revocation committed either reads the revoked record (the commit came
+ * first) or, when it finds a cached entry, reads a generation the bump has
+ * already moved past that entry's (the bump came after the commit, the
+ * entry's generation was read before its lookup).  Nothing may be kept
+ * without a generation all revokers share:
+ *  - when this process has not mapped the shared file (shm_generation
+ *    answers 0), each process would count alone;
+ *  - on a replicated site, where a revocation committed on the master
+ *    bumps only the master's file, not the replicas'.
+ * A revoker that cannot map the file (signetctl run as another user)
+ * cannot bump it: the workers' entries then last until CACHE_TTL_S ends.
+ */
+int
+auth_generation(const struct store *s, uint64_t *gen)
+{
+	return !store_replicated(s) && shm_generation(gen);
+}
+
+int
+auth_revoked(void)
+{
+	return shm_generation_bump();
+}
 
 int
 auth_parse_header(const char *header, int service, char *token)
@@ -158,7 +188,7 @@ auth_check(struct store *s, const char *token, struct principal *who)
 	 * replicated site caches nothing: a revocation made on the master
 	 * moves only the master's generation.
 	 */
-	shared = !store_replicated(s) && metrics_auth_generation(&gen);
+	shared = auth_generation(s, &gen);
 	now = now_mono();
 	e = &cache[h[0] % CACHE_SLOTS];
 	if (shared && e->used && e->generation == gen && now < e->until &&
@@ -340,7 +370,7 @@ auth_apikey_revoke(struct store *s, const char *id)
 	rc = store_run(s, apikey_revoke, (void *)id);
 	/* After the commit: workers then drop what they kept (auth_check). */
 	if (rc == SIG_OK)
-		(void)metrics_auth_revoked();
+		(void)auth_revoked();
 	return rc;
 }
 

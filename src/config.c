@@ -22,38 +22,46 @@ struct setting {
 	enum kind	 kind;
 	size_t		 off;
 	long		 min, max;
+	size_t		 parsed;	/* K_SITE, K_SITES, K_ACKS: parsed */
 };
 
+static enum sig_err	parse_sites(const char *, struct config_sites *);
+static char		*trim(char *);
+
 static const struct setting settings[] = {
-	{ "jwks_ca_file", K_PATH, offsetof(struct config, jwks_ca_file), 0, 0 },
+	{ "jwks_ca_file", K_PATH, offsetof(struct config, jwks_ca_file), 0, 0,
+	    0 },
 	{ "master_key_file", K_PATH,
-	    offsetof(struct config, master_key_file), 0, 0 },
+	    offsetof(struct config, master_key_file), 0, 0, 0 },
 	{ "jwks_allow_private_addresses", K_BOOL,
-	    offsetof(struct config, jwks_allow_private_addresses), 0, 1 },
+	    offsetof(struct config, jwks_allow_private_addresses), 0, 1, 0 },
 	{ "jwks_fetch_timeout_ms", K_LONG,
-	    offsetof(struct config, jwks_fetch_timeout_ms), 100, 60000 },
+	    offsetof(struct config, jwks_fetch_timeout_ms), 100, 60000, 0 },
 	{ "jwks_max_bytes", K_LONG, offsetof(struct config, jwks_max_bytes),
-	    1024, 16 * 1024 * 1024 },
+	    1024, 16 * 1024 * 1024, 0 },
 	{ "max_body_bytes", K_LONG, offsetof(struct config, max_body_bytes),
-	    1024, 16 * 1024 * 1024 },
+	    1024, 16 * 1024 * 1024, 0 },
 	{ "audit_retention_days", K_LONG,
-	    offsetof(struct config, audit_retention_days), 0, 36500 },
+	    offsetof(struct config, audit_retention_days), 0, 36500, 0 },
 	{ "log_maintenance_writes", K_LONG,
-	    offsetof(struct config, log_maintenance_writes), 0, 1000000 },
+	    offsetof(struct config, log_maintenance_writes), 0, 1000000, 0 },
 	{ "replication_site", K_SITE,
-	    offsetof(struct config, replication_site), 0, CONFIG_SITE_MAX },
+	    offsetof(struct config, replication_site), 0, CONFIG_SITE_MAX,
+	    offsetof(struct config, replication_site_addr) },
 	{ "replication_peers", K_SITES,
-	    offsetof(struct config, replication_peers), 0, CONFIG_PEERS_MAX },
+	    offsetof(struct config, replication_peers), 0, CONFIG_PEERS_MAX,
+	    offsetof(struct config, replication_peer_addrs) },
 	{ "replication_group_creator", K_BOOL,
-	    offsetof(struct config, replication_group_creator), 0, 1 },
+	    offsetof(struct config, replication_group_creator), 0, 1, 0 },
 	{ "replication_priority", K_LONG,
-	    offsetof(struct config, replication_priority), 0, 1000000 },
+	    offsetof(struct config, replication_priority), 0, 1000000, 0 },
 	{ "replication_ack_policy", K_ACKS,
-	    offsetof(struct config, replication_ack_policy), 0, 16 },
+	    offsetof(struct config, replication_ack_policy), 0, 16,
+	    offsetof(struct config, replication_acks) },
 	{ "replication_ack_timeout_ms", K_LONG,
-	    offsetof(struct config, replication_ack_timeout_ms), 10, 60000 },
+	    offsetof(struct config, replication_ack_timeout_ms), 10, 60000, 0 },
 	{ "replication_verbose", K_BOOL,
-	    offsetof(struct config, replication_verbose), 0, 1 },
+	    offsetof(struct config, replication_verbose), 0, 1, 0 },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -127,35 +135,45 @@ config_ack_policy(const char *name)
 	return -1;
 }
 
-/* A comma-separated list of sites, each valid; empty is allowed. */
-static int
-valid_sites(const char *list)
+/*
+ * A comma-separated list of sites, each valid, parsed into out; empty is
+ * allowed.  SIG_EINVAL (out then undefined) otherwise.
+ */
+static enum sig_err
+parse_sites(const char *list, struct config_sites *out)
 {
-	char	 one[CONFIG_PEERS_MAX], host[CONFIG_SITE_MAX];
+	char	 one[CONFIG_PEERS_MAX];
 	char	*p, *save = NULL;
-	unsigned port;
 
 	if (strlen(list) >= sizeof(one))
-		return 0;
+		return SIG_EINVAL;
 	strcpy(one, list);
+	out->n = 0;
 	for (p = strtok_r(one, ",", &save); p != NULL;
 	    p = strtok_r(NULL, ",", &save)) {
 		while (isspace((unsigned char)*p))
 			p++;
-		if (config_site(p, host, &port) != SIG_OK)
-			return 0;
+		if (out->n == CONFIG_PEERS_N || config_site(p,
+		    out->site[out->n].host, &out->site[out->n].port) != SIG_OK)
+			return SIG_EINVAL;
+		out->n++;
 	}
-	return 1;
+	return SIG_OK;
 }
 
 enum sig_err
 config_set(struct config *cfg, const char *key, const char *value, char *msg)
 {
 	const struct setting *s = NULL;
-	char	*field, host[CONFIG_SITE_MAX];
-	unsigned port;
+	/* The parsed form, kept apart until the whole value is valid. */
+	union {
+		struct config_site	 site;
+		struct config_sites	 sites;
+		int			 acks;
+	} p;
+	char	*field;
 	int64_t	 n;
-	size_t	 i;
+	size_t	 i, psize;
 
 	for (i = 0; i < NSETTINGS; i++)
 		if (strcmp(settings[i].key, key) == 0)
@@ -174,13 +192,26 @@ config_set(struct config *cfg, const char *key, const char *value, char *msg)
 	case K_SITE:
 	case K_SITES:
 	case K_ACKS:
-		if (strlen(value) >= (size_t)s->max ||
-		    (s->kind == K_SITE && *value != '\0' &&
-		    config_site(value, host, &port) != SIG_OK) ||
-		    (s->kind == K_SITES && !valid_sites(value)) ||
-		    (s->kind == K_ACKS && config_ack_policy(value) < 0))
+		memset(&p, 0, sizeof(p));
+		if (strlen(value) >= (size_t)s->max)
 			goto bad;
+		if (s->kind == K_SITE) {
+			/* Empty: stand-alone, the parsed host "" too. */
+			if (*value != '\0' && config_site(value, p.site.host,
+			    &p.site.port) != SIG_OK)
+				goto bad;
+			psize = sizeof(p.site);
+		} else if (s->kind == K_SITES) {
+			if (parse_sites(value, &p.sites) != SIG_OK)
+				goto bad;
+			psize = sizeof(p.sites);
+		} else {
+			if ((p.acks = config_ack_policy(value)) < 0)
+				goto bad;
+			psize = sizeof(p.acks);
+		}
 		strcpy(field, value);
+		memcpy((char *)cfg + s->parsed, &p, psize);
 		return SIG_OK;
 	case K_BOOL:
 		if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0 ||
@@ -240,6 +271,7 @@ config_load(const char *home, struct config *cfg, char *msg)
 	cfg->log_maintenance_writes = 256;
 	cfg->replication_priority = 100;
 	strcpy(cfg->replication_ack_policy, "quorum");
+	cfg->replication_acks = DB_REPMGR_ACKS_QUORUM;
 	cfg->replication_ack_timeout_ms = 2000;
 	if (snprintf(cfg->master_key_file, PATH_MAX, "%s/master.key",
 	    cfg->home) >= PATH_MAX || snprintf(path, sizeof(path),

@@ -10,6 +10,7 @@
 #include "signet/routes.h"
 #include "signet/json.h"
 #include "signet/metrics.h"
+#include "signet/sbuf.h"
 
 /*
  * A replicated site also says where it stands: its role, the master it

@@ -35,6 +35,7 @@
 #include "signet/metrics.h"
 #include "signet/sbuf.h"
 #include "signet/validate.h"
+#include "signet/watchdog.h"
 
 #define MAX_WORKERS	256
 #define DRAIN_MAX	(64L * 1024 * 1024)
@@ -318,7 +319,7 @@ worker(int sock)
 		if (FCGX_Accept_r(&r) < 0)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		store_watchdog(watchdog_s);
+		watchdog_arm(watchdog_s);
 		memset(&req, 0, sizeof(req));
 		read_params(r.envp, &req, &clen);
 		if (req.method == NULL)
@@ -344,7 +345,7 @@ worker(int sock)
 		if ((ms = (long)elapsed_ms(&t0)) >= SLOW_HOUSEKEEPING_MS)
 			log_msg(LOG_WARN, "housekeeping took %ld ms: this worker "
 			    "took no request meanwhile", ms);
-		store_watchdog(0);
+		watchdog_arm(0);
 	}
 	app_close(&app);
 	return 0;

@@ -1,6 +1,9 @@
-/* Text built into a fixed buffer without printf. */
+/* Text buffers, fixed and growing (sbuf.h). */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "signet/sbuf.h"
@@ -57,4 +60,31 @@ sbuf_done(struct sbuf *b)
 {
 	*b->p = '\0';
 	return b->full ? -1 : (long)(b->p - b->start);
+}
+
+enum sig_err
+textbuf_printf(struct textbuf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*grown;
+	size_t	 want;
+	int	 n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p == NULL ? NULL : b->p + b->len,
+		    b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return SIG_EINTERNAL;
+		if (b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return SIG_OK;
+		}
+		want = b->cap * 2 + (size_t)n + 4096;
+		if ((grown = realloc(b->p, want)) == NULL)
+			return SIG_EINTERNAL;
+		b->p = grown;
+		b->cap = want;
+	}
 }

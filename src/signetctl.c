@@ -26,7 +26,7 @@
 #include "signet/crypto.h"
 #include "signet/json.h"
 #include "signet/log.h"
-#include "signet/metrics.h"
+#include "signet/shm.h"
 #include "signet/store.h"
 #include "signet/validate.h"
 
@@ -300,7 +300,7 @@ cmd_apikey_revoke(struct config *cfg, int argc, char **argv)
 	if (open_store(cfg, &s) != 0)
 		return 1;
 	/* Workers keep resolved tokens until the shared generation moves. */
-	if (metrics_attach(cfg->home) == SIG_EINTERNAL)
+	if (shm_attach(cfg->home) == SIG_EINTERNAL)
 		log_msg(LOG_WARN, "cannot reach the workers through "
 		    "metrics.shm: they may accept this key for a few more "
 		    "seconds");

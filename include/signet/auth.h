@@ -5,6 +5,8 @@
 #ifndef SIGNET_AUTH_H
 #define SIGNET_AUTH_H
 
+#include <stdint.h>
+
 #include "signet/crypto.h"
 #include "signet/err.h"
 #include "signet/ids.h"
@@ -29,9 +31,26 @@ struct principal {
 int	auth_parse_header(const char *header, int service, char *token);
 
 /*
+ * The credential generation rule (auth.c says why it is safe): a worker
+ * may keep what a token resolved to only while the shared credential
+ * generation is unchanged, and every revocation bumps it after its commit.
+ * Returns 1 and *gen, read before a lookup, under which a principal that
+ * lookup resolves may be kept; 0 when nothing may be kept (the shared file
+ * is not mapped, or s is a site of a replication group).
+ */
+int	auth_generation(const struct store *s, uint64_t *gen);
+
+/*
+ * Tell every process of SIGNET_HOME that an API key revocation committed:
+ * bump the generation.  Returns 1, or 0 when this process has not mapped
+ * the shared file (shm_map / shm_attach), and then could not tell them.
+ */
+int	auth_revoked(void);
+
+/*
  * Resolve a token to its principal for one request: from this worker's
  * cache when the token resolved before and no API key has been revoked
- * since (the shared credential generation, metrics_auth_generation), else
+ * since (auth_generation), else
  * in a transaction of its own.  Only successful lookups are kept, by the
  * token's SHA-256, never the token.  Without the shared file, or on a
  * replicated site, nothing is kept.  Returns SIG_OK, SIG_EUNAUTH for an
@@ -61,7 +80,7 @@ enum sig_err	auth_apikey_create(struct store *, const char *account,
 /*
  * Revoke an API key: its token stops working at once, in every worker (the
  * credential generation is bumped after the commit; the caller should have
- * called metrics_open so that it can be).  SIG_ENOTFOUND.
+ * called shm_map or shm_attach so that it can be).  SIG_ENOTFOUND.
  */
 enum sig_err	auth_apikey_revoke(struct store *, const char *id);
 

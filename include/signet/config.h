@@ -13,6 +13,20 @@
 
 #define CONFIG_SITE_MAX		256
 #define CONFIG_PEERS_MAX	1024
+/* Sites replication_peers can name: each takes 4 bytes ("h:1,") or more. */
+#define CONFIG_PEERS_N		(CONFIG_PEERS_MAX / 4)
+
+/* A replication site, parsed: its host (IPv6 without brackets), its port. */
+struct config_site {
+	char		 host[CONFIG_SITE_MAX];
+	unsigned	 port;
+};
+
+/* The other sites of a group, parsed from replication_peers. */
+struct config_sites {
+	struct config_site site[CONFIG_PEERS_N];
+	size_t		 n;
+};
 
 struct config {
 	char	 home[PATH_MAX];
@@ -24,12 +38,18 @@ struct config {
 	long	 max_body_bytes;
 	long	 audit_retention_days;	/* 0: keep audit events for ever */
 	long	 log_maintenance_writes;	/* 0: no automatic log removal */
-	/* Replication (docs/replication.md); an empty site: stand-alone. */
+	/*
+	 * Replication (docs/replication.md); an empty site: stand-alone.  Each
+	 * setting as written, and parsed once here (config_set) for the store.
+	 */
 	char	 replication_site[CONFIG_SITE_MAX];	/* this site, host:port */
+	struct config_site replication_site_addr;	/* host "": alone */
 	char	 replication_peers[CONFIG_PEERS_MAX];	/* host:port,... */
+	struct config_sites replication_peer_addrs;
 	int	 replication_group_creator;
 	long	 replication_priority;
 	char	 replication_ack_policy[16];
+	int	 replication_acks;	/* as DB_REPMGR_ACKS_* */
 	long	 replication_ack_timeout_ms;
 	int	 replication_verbose;	/* log repmgr's own messages */
 };
@@ -49,8 +69,9 @@ enum sig_err	config_home(const char *home, char *out);
 enum sig_err	config_load(const char *home, struct config *cfg, char *msg);
 
 /*
- * Apply one "key = value" setting.  Exposed for the unit tests.  Returns
- * SIG_OK or SIG_EINVAL with msg.
+ * Apply one "key = value" setting, with its parsed form where it has one
+ * (the replication site, peers and ack policy).  Exposed for the unit
+ * tests.  Returns SIG_OK, or SIG_EINVAL with msg and cfg unchanged.
  */
 enum sig_err	config_set(struct config *cfg, const char *key,
 		    const char *value, char *msg);

@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "signet/config.h"
 #include "signet/err.h"
 
 enum store_table {
@@ -37,24 +38,36 @@ struct store_txn;
 
 /*
  * Open (creating when absent) the environment and every table in home.
- * One handle per process, opened after fork().  Returns SIG_OK and *out,
- * or SIG_EUNAVAIL / SIG_EINTERNAL with the reason logged.
+ * One handle per process, opened after fork().  The storage watchdog
+ * (watchdog.h) guards the open and the close: it is given home here.
+ * Returns SIG_OK and *out, or SIG_EUNAVAIL / SIG_EINTERNAL with the reason
+ * logged.
  */
 enum sig_err	store_open(const char *home, struct store **out);
 
 /*
- * A site of a Berkeley DB replication group (docs/replication.md).  Strings
- * are borrowed for the duration of the call.
+ * A site of a Berkeley DB replication group (docs/replication.md), in the
+ * form config_load parsed it into.  What the pointers point to is borrowed
+ * for the duration of the call (store_open_replicated copies it).
  */
 struct store_repl {
-	const char	*site;		/* this site's "host:port" */
-	const char	*peers;		/* the others, "host:port,host:port" */
+	const struct config_site *site;	/* this site; NULL or host "": */
+					/* stand-alone */
+	const struct config_site *peers;	/* the others, npeers of them */
+	size_t		 npeers;
 	int		 group_creator;	/* starts the group on first run */
 	long		 priority;	/* election priority; 0: never master */
-	const char	*ack_policy;	/* "quorum", "all", ... */
+	int		 ack_policy;	/* DB_REPMGR_ACKS_* */
 	long		 ack_timeout_ms;
 	int		 verbose;	/* repmgr's messages to the log */
 };
+
+/*
+ * Fill r from the replication settings of cfg (stand-alone when cfg names
+ * no site).  r's pointers borrow cfg, which must outlive r's use.
+ */
+void	store_repl_from_config(const struct config *cfg,
+	    struct store_repl *r);
 
 /*
  * store_open as a site of a replication group when repl is not NULL and
@@ -85,17 +98,6 @@ enum sig_err	store_role(struct store *, struct store_role *);
 
 /* Whether the store is a site of a replication group. */
 int	store_replicated(const struct store *);
-
-/*
- * Arm (seconds > 0) or disarm (0) the storage watchdog: if it fires, the
- * process leaves a marker asking the next opener for full recovery and exits
- * with status 75.  Workers arm it around each request; store_open arms it
- * around the environment open.  Uses SIGALRM (SA_RESTART); the alarm is
- * re-armed at most once a second, so an armed watchdog fires between
- * seconds - 1 and seconds after the call, and a disarmed one may still
- * deliver a SIGALRM that does nothing.
- */
-void	store_watchdog(unsigned seconds);
 
 /*
  * Checkpoint and remove unneeded log files after every `every` write

@@ -23,18 +23,14 @@ static char	 home[64];
 static void
 setup(void)
 {
-	snprintf(home, sizeof(home), "/tmp/signet-check-store-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(home));
+	unit_mkhome(home, sizeof(home), "store");
 	crypto_init();
 }
 
 static void
 teardown(void)
 {
-	char	 cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
-	ck_assert_int_eq(system(cmd), 0);
+	unit_rmhome(home);
 }
 
 static enum sig_err

@@ -1,0 +1,70 @@
+/*
+ * Cells shared by every process of SIGNET_HOME: a small file mapped
+ * MAP_SHARED (SIGNET_HOME/metrics.shm, its name from when it held only
+ * counters), updated with atomic operations.  It holds the request
+ * counters (metrics.c gives them their meaning), the credential generation
+ * (auth.c states its rule) and the process slot counter.  Nothing secret.
+ * Every cell works unmapped too, as each function says: a read-only home
+ * costs the sharing, never a request.
+ *
+ * The layout is fixed: running installations keep their file across
+ * upgrades, so cells are only ever appended.
+ */
+#ifndef SIGNET_SHM_H
+#define SIGNET_SHM_H
+
+#include <stdint.h>
+
+#include "signet/err.h"
+
+#define SHM_ROUTES	64	/* route slots; the last is "unmatched" */
+#define SHM_STATUSES	16	/* status slots; the last is "other" */
+#define SHM_BUCKETS	12	/* latency buckets; the last is +Inf */
+#define SHM_COUNTERS	2	/* enum metric_counter */
+
+/* The request counters, as they lie in the file. */
+struct shm_requests {
+	uint64_t	 requests[SHM_ROUTES][SHM_STATUSES];
+	uint64_t	 buckets[SHM_ROUTES][SHM_BUCKETS];
+	uint64_t	 sum_us[SHM_ROUTES];
+	uint64_t	 counters[SHM_COUNTERS];
+};
+
+/*
+ * Map the shared file in home, creating it if needed (a file of another
+ * layout starts afresh).  Once mapped, later calls do nothing.  Without it
+ * (read-only home, say) the cells work unmapped.  Returns SIG_OK or
+ * SIG_EINTERNAL (logged).
+ */
+enum sig_err	shm_map(const char *home);
+
+/*
+ * Map the shared file only if it exists (signetctl: a file it created as
+ * another user could shut the workers out).  SIG_ENOTFOUND when absent: then
+ * no worker shares it either.
+ */
+enum sig_err	shm_attach(const char *home);
+
+/*
+ * The request counters for atomic updates and loads, or NULL when the
+ * file is not mapped (then nothing is counted).
+ */
+struct shm_requests	*shm_requests(void);
+
+/*
+ * Load the generation cell into *gen (acquire) and return 1, or return 0
+ * when the file is not mapped.
+ */
+int	shm_generation(uint64_t *gen);
+
+/* Add one to the generation cell (sequentially consistent); 0: unmapped. */
+int	shm_generation_bump(void);
+
+/*
+ * A small number, different for each process that asks while fewer than
+ * 2^32 have asked (a shared counter; the pid when the file is not mapped),
+ * so that concurrent workers can spread their writes apart.
+ */
+unsigned	shm_process_slot(void);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * The store's administrative tasks, for /metrics, /healthz and signetctl:
+ * figures, hot backup, structure check, forced maintenance, a cheap read.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <db.h>
+
+#include "signet/log.h"
+#include "signet/store.h"
+#include "store_impl.h"
+
+static int	 dir_is_empty(const char *);
+static enum sig_err ping(struct store_txn *, void *);
+
+enum sig_err
+store_stats(struct store *s, struct store_stats *st)
+{
+	DB_MPOOL_STAT	*mp = NULL;
+	DB_LOCK_STAT	*lk = NULL;
+	DB_TXN_STAT	*tx = NULL;
+	char		**list = NULL, **p;
+	const char	*home = NULL;
+	struct stat	 sb;
+
+	memset(st, 0, sizeof(*st));
+	if (s->env->memp_stat(s->env, &mp, NULL, 0) != 0 ||
+	    s->env->lock_stat(s->env, &lk, 0) != 0 ||
+	    s->env->txn_stat(s->env, &tx, 0) != 0) {
+		free(mp);
+		free(lk);
+		return SIG_EUNAVAIL;
+	}
+	st->cache_hits = mp->st_cache_hit;
+	st->cache_misses = mp->st_cache_miss;
+	st->cache_bytes = (uint64_t)mp->st_gbytes * 1073741824 + mp->st_bytes;
+	st->lock_deadlocks = lk->st_ndeadlocks;
+	st->lock_timeouts = lk->st_nlocktimeouts;
+	st->txn_commits = tx->st_ncommits;
+	st->txn_aborts = tx->st_naborts;
+	st->txn_active = tx->st_nactive;
+	free(mp);
+	free(lk);
+	free(tx);
+	/* Every log file, archived or not, counts towards the size on disk. */
+	(void)s->env->get_home(s->env, &home);
+	if (home != NULL && s->env->log_archive(s->env, &list, DB_ARCH_LOG |
+	    DB_ARCH_ABS) == 0 && list != NULL) {
+		for (p = list; *p != NULL; p++) {
+			st->log_files++;
+			if (stat(*p, &sb) == 0)
+				st->log_bytes += (uint64_t)sb.st_size;
+		}
+		free(list);
+	}
+	return SIG_OK;
+}
+
+static int
+dir_is_empty(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*e;
+	int		 empty = 1;
+
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 1 : -1;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+enum sig_err
+store_backup(struct store *s, const char *dir)
+{
+	DB_ENV		*env;
+	int		 rc;
+
+	if (dir_is_empty(dir) != 1)
+		return SIG_EINVAL;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return SIG_EINTERNAL;
+	if ((rc = s->env->backup(s->env, dir, DB_CREATE)) != 0) {
+		log_msg(LOG_ERR, "backup to %s: %s", dir, db_strerror(rc));
+		return SIG_EINTERNAL;
+	}
+	/* Recover the copy now, so it opens like any clean environment. */
+	if ((rc = db_env_create(&env, 0)) != 0)
+		return SIG_EINTERNAL;
+	env->set_errcall(env, store_on_error);
+	env->set_msgcall(env, store_on_message);
+	rc = env->open(env, dir, DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
+	    DB_INIT_LOG | DB_INIT_MPOOL | DB_RECOVER | DB_PRIVATE, 0600);
+	env->close(env, 0);
+	if (rc != 0) {
+		log_msg(LOG_ERR, "recovering the backup in %s: %s", dir,
+		    db_strerror(rc));
+		return SIG_EINTERNAL;
+	}
+	return SIG_OK;
+}
+
+enum sig_err
+store_verify(const char *home, int *bad, char *first_bad, size_t first_bad_sz)
+{
+	DB	*db;
+	char	 path[PATH_MAX];
+	int	 i, rc;
+
+	*bad = 0;
+	first_bad[0] = '\0';
+	for (i = 0; i < TBL_COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", home, store_table_files[i]);
+		if (access(path, F_OK) != 0)
+			continue;
+		if ((rc = db_create(&db, NULL, 0)) != 0)
+			return SIG_EINTERNAL;
+		/* verify() always destroys the handle. */
+		if ((rc = db->verify(db, path, NULL, NULL, 0)) != 0) {
+			if ((*bad)++ == 0)
+				snprintf(first_bad, first_bad_sz, "%s",
+				    store_table_files[i]);
+		}
+	}
+	return SIG_OK;
+}
+
+enum sig_err
+store_maintain(struct store *s, int *removed)
+{
+	char	**list = NULL, **p;
+	int	 rc;
+
+	*removed = 0;
+	if ((rc = s->env->txn_checkpoint(s->env, 0, 0, DB_FORCE)) != 0)
+		return store_map(s, rc, "checkpoint");
+	/* Log files that recovery no longer needs (DB_ARCH_REMOVE deletes). */
+	if ((rc = s->env->log_archive(s->env, &list, DB_ARCH_ABS)) != 0)
+		return store_map(s, rc, "log_archive");
+	if (list != NULL) {
+		for (p = list; *p != NULL; p++)
+			if (unlink(*p) == 0)
+				(*removed)++;
+		free(list);
+	}
+	return SIG_OK;
+}
+
+static enum sig_err
+ping(struct store_txn *t, void *arg)
+{
+	char	 buf[8];
+	enum sig_err rc;
+
+	(void)arg;
+	rc = store_get_str(t, TBL_ACCOUNTS, "\x01health", buf, sizeof(buf));
+	return rc == SIG_ENOTFOUND ? SIG_OK : rc;
+}
+
+enum sig_err
+store_ping(struct store *s)
+{
+	return store_run(s, ping, NULL);
+}
