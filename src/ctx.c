@@ -149,6 +149,8 @@ ctx_list(struct ctx *c, struct store_txn *t, const struct ctx_listing *l)
 	size_t		 i;
 	int		 more;
 
+	if (l->parent != NULL && (rc = l->parent(c, t)) != SIG_OK)
+		return rc;
 	if (records_prefix(l->list, l->owner, prefix) != 0)
 		return SIG_EINTERNAL;
 	if (l->page->after[0] != '\0') {
@@ -191,6 +193,17 @@ ctx_get_fn(struct ctx *c, struct store_txn *t, void *getter)
 	c->data = g->view(c, rec);
 	json_object_put(rec);
 	return SIG_OK;
+}
+
+enum sig_err
+ctx_get(struct ctx *c, const struct ctx_param *p, int n,
+    const struct ctx_getter *g, enum ctx_access access)
+{
+	enum sig_err	 rc;
+
+	if ((rc = ctx_params(c, p, n)) != SIG_OK)
+		return rc;
+	return ctx_run(c, ctx_get_fn, (void *)g, access);
 }
 
 json_object *

@@ -218,7 +218,7 @@ h_endpoint_list(struct ctx *c)
 {
 	const struct endpoint_kind *kind = c->route_arg;
 	struct ctx_page	 pg;
-	struct ctx_listing l = { kind->list, c->who.account, &pg,
+	struct ctx_listing l = { NULL, kind->list, c->who.account, &pg,
 	    "starting_after does not name an endpoint of this account",
 	    endpoint_view };
 	enum sig_err	 rc;
@@ -258,8 +258,9 @@ delete_tx(struct ctx *c, struct store_txn *t, void *arg)
 enum sig_err
 h_endpoint_get(struct ctx *c)
 {
-	return on_endpoint(c, ctx_get_fn, (void *)&endpoint_getter, CTX_READ,
-	    200);
+	const struct endpoint_kind *kind = c->route_arg;
+
+	return ctx_get(c, kind->params, 1, &endpoint_getter, CTX_READ);
 }
 
 enum sig_err

@@ -61,6 +61,13 @@ load_enterprise(struct ctx *c, struct store_txn *t, enum records_read how,
 	    c->who.account, how, "enterprise not found", rec);
 }
 
+/* Whether the enterprise of the path is the caller's. */
+static enum sig_err
+check_enterprise(struct ctx *c, struct store_txn *t)
+{
+	return load_enterprise(c, t, RECORD_COPY, NULL);
+}
+
 /* The caller's enterprise and its key of the path, read as how says. */
 static enum sig_err
 load_key(struct ctx *c, struct store_txn *t, enum records_read how,
@@ -68,7 +75,7 @@ load_key(struct ctx *c, struct store_txn *t, enum records_read how,
 {
 	enum sig_err	 rc;
 
-	if ((rc = load_enterprise(c, t, RECORD_COPY, NULL)) != SIG_OK)
+	if ((rc = check_enterprise(c, t)) != SIG_OK)
 		return rc;
 	return ctx_notfound(c, entkey_load(t, c->params[0], c->params[1],
 	    how == RECORD_LOCK, rec), "webhook signing key not found");
@@ -137,18 +144,14 @@ static const struct ctx_getter enterprise_getter = { load_enterprise,
 enum sig_err
 h_enterprise_get(struct ctx *c)
 {
-	enum sig_err	 rc;
-
-	if ((rc = ctx_params(c, params, 1)) != SIG_OK)
-		return rc;
-	return ctx_run(c, ctx_get_fn, (void *)&enterprise_getter, CTX_VIEW);
+	return ctx_get(c, params, 1, &enterprise_getter, CTX_VIEW);
 }
 
 enum sig_err
 h_enterprise_list(struct ctx *c)
 {
 	struct ctx_page	 pg;
-	struct ctx_listing l = { LIST_ENTERPRISES, c->who.account, &pg,
+	struct ctx_listing l = { NULL, LIST_ENTERPRISES, c->who.account, &pg,
 	    "starting_after does not name an item of this list",
 	    enterprise_view };
 	enum sig_err	 rc;
@@ -252,35 +255,22 @@ static const struct ctx_getter key_getter = { load_key, RECORD_COPY,
 enum sig_err
 h_ent_key_get(struct ctx *c)
 {
-	enum sig_err	 rc;
-
-	if ((rc = ctx_params(c, params, 2)) != SIG_OK)
-		return rc;
-	return ctx_run(c, ctx_get_fn, (void *)&key_getter, CTX_VIEW);
-}
-
-static enum sig_err
-key_list_tx(struct ctx *c, struct store_txn *t, void *arg)
-{
-	enum sig_err	 rc;
-
-	if ((rc = load_enterprise(c, t, RECORD_COPY, NULL)) != SIG_OK)
-		return rc;
-	return ctx_list(c, t, arg);
+	return ctx_get(c, params, 2, &key_getter, CTX_VIEW);
 }
 
 enum sig_err
 h_ent_key_list(struct ctx *c)
 {
 	struct ctx_page	 pg;
-	struct ctx_listing l = { LIST_ENTKEYS, c->params[0], &pg,
-	    "starting_after does not name an item of this list", key_view };
+	struct ctx_listing l = { check_enterprise, LIST_ENTKEYS, c->params[0],
+	    &pg, "starting_after does not name an item of this list",
+	    key_view };
 	enum sig_err	 rc;
 
 	if ((rc = ctx_params(c, params, 1)) != SIG_OK ||
 	    (rc = ctx_page(c, &pg, JWK_KID_MAX + 1)) != SIG_OK)
 		return rc;
-	return ctx_run(c, key_list_tx, &l, CTX_VIEW);
+	return ctx_run(c, ctx_list_fn, &l, CTX_VIEW);
 }
 
 static enum sig_err

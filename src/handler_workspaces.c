@@ -138,7 +138,7 @@ enum sig_err
 h_workspace_list(struct ctx *c)
 {
 	struct ctx_page	 pg;
-	struct ctx_listing l = { LIST_WORKSPACES, c->who.account, &pg,
+	struct ctx_listing l = { NULL, LIST_WORKSPACES, c->who.account, &pg,
 	    "starting_after does not name a workspace of this account",
 	    workspace_view };
 	enum sig_err	 rc;
@@ -366,29 +366,16 @@ h_wskey_roll(struct ctx *c)
 enum sig_err
 h_wskey_get(struct ctx *c)
 {
-	enum sig_err	 rc;
-
-	if ((rc = ctx_params(c, params, 2)) != SIG_OK)
-		return rc;
-	return ctx_run(c, ctx_get_fn, (void *)&key_getter, CTX_VIEW);
-}
-
-static enum sig_err
-key_list_tx(struct ctx *c, struct store_txn *t, void *arg)
-{
-	enum sig_err	 rc;
-
-	if ((rc = load_workspace(c, t)) != SIG_OK)
-		return rc;
-	return ctx_list(c, t, arg);
+	return ctx_get(c, params, 2, &key_getter, CTX_VIEW);
 }
 
 enum sig_err
 h_wskey_list(struct ctx *c)
 {
 	struct ctx_page	 pg;
-	struct ctx_listing l = { LIST_WSKEYS_LIVE, c->params[0], &pg,
-	    "starting_after does not name a key of this workspace", key_view };
+	struct ctx_listing l = { load_workspace, LIST_WSKEYS_LIVE, c->params[0],
+	    &pg, "starting_after does not name a key of this workspace",
+	    key_view };
 	char		 flag[8];
 	int		 r;
 	enum sig_err	 rc;
@@ -405,7 +392,7 @@ h_wskey_list(struct ctx *c)
 		l.list = LIST_WSKEYS_ALL;
 	if (pg.after[0] != '\0' && !valid_wskey_uid(pg.after))
 		return ctx_fail(c, SIG_EINVAL, "starting_after must be a key uid");
-	return ctx_run(c, key_list_tx, &l, CTX_VIEW);
+	return ctx_run(c, ctx_list_fn, &l, CTX_VIEW);
 }
 
 static enum sig_err

@@ -113,6 +113,8 @@ enum sig_err	ctx_page(struct ctx *, struct ctx_page *p, size_t aftersz);
 
 /* One page of a listing, as ctx_list makes it. */
 struct ctx_listing {
+	/* Checked first, when not NULL: the parent the listing is under. */
+	enum sig_err	(*parent)(struct ctx *, struct store_txn *);
 	enum records_list list;
 	const char	*owner;
 	const struct ctx_page *page;	/* limit; after: an id in the list */
@@ -121,9 +123,9 @@ struct ctx_listing {
 };
 
 /*
- * Inside t, answer one page of l: c->data receives the views of the records,
- * c->has_more whether more follow.  SIG_EINVAL with l->unknown when
- * l->page->after names no record of the listing.
+ * Inside t, answer one page of l (after its parent check): c->data receives
+ * the views of the records, c->has_more whether more follow.  SIG_EINVAL
+ * with l->unknown when l->page->after names no record of the listing.
  */
 enum sig_err	ctx_list(struct ctx *, struct store_txn *t,
 		    const struct ctx_listing *l);
@@ -142,6 +144,13 @@ struct ctx_getter {
 
 /* A ctx_fn answering view(load()), arg being a struct ctx_getter. */
 enum sig_err	ctx_get_fn(struct ctx *, struct store_txn *t, void *getter);
+
+/*
+ * A request for one record: check the first n path captures against p,
+ * then answer g's view of it, read as access says.
+ */
+enum sig_err	ctx_get(struct ctx *, const struct ctx_param *p, int n,
+		    const struct ctx_getter *g, enum ctx_access access);
 
 /*
  * Add private_key_pem and private_key_base64 (of pem[0..len)) to this

@@ -64,8 +64,8 @@ enum sig_err	records_index_del(struct store_txn *t, const char *key);
 /*
  * Where record id stands in list of owner, as the entry key to start a
  * page after (into out, RECORDS_KEY_MAX).  id is the record's key, or for
- * LIST_ENTKEYS the keyId (the record key being "<owner>/<id>").  SIG_ENOTFOUND when there is no
- * such record or it is not in that listing.
+ * LIST_ENTKEYS the keyId (the record key being "<owner>/<id>").
+ * SIG_ENOTFOUND when there is no such record or it is not in that listing.
  */
 enum sig_err	records_position(struct store_txn *t, enum records_list list,
 		    const char *owner, const char *id, char *out);
