@@ -61,7 +61,7 @@ ctx_owned(struct ctx *c, struct store_txn *t, enum store_table table,
     const char *key, const char *member, const char *owner,
     enum records_read how, const char *notfound, json_object **rec)
 {
-	json_object	*r;
+	json_object	*r = NULL;
 	enum sig_err	 rc;
 
 	rc = records_owned(t, table, key, member, owner, how, &r);
