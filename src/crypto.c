@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 
 #include "signet/b64.h"
@@ -77,6 +78,85 @@ crypto_wipe(void *p, size_t n)
 {
 	if (p != NULL)
 		gnutls_memset(p, 0, n);
+}
+
+/* A datum, wiped and freed. */
+static void
+free_datum(gnutls_datum_t *d)
+{
+	if (d->data != NULL) {
+		gnutls_memset(d->data, 0, d->size);
+		gnutls_free(d->data);
+		d->data = NULL;
+	}
+}
+
+enum sig_err
+crypto_ed25519_new(unsigned char *seed, unsigned char *pub)
+{
+	gnutls_privkey_t	 k = NULL;
+	gnutls_ecc_curve_t	 curve;
+	gnutls_datum_t		 x = { NULL, 0 }, d = { NULL, 0 };
+	enum sig_err		 rc = SIG_EINTERNAL;
+
+	if (gnutls_privkey_init(&k) < 0)
+		return SIG_EINTERNAL;
+	if (gnutls_privkey_generate2(k, GNUTLS_PK_EDDSA_ED25519, 0, 0, NULL,
+	    0) == 0 && gnutls_privkey_export_ecc_raw2(k, &curve, &x, NULL, &d,
+	    0) == 0 && curve == GNUTLS_ECC_CURVE_ED25519 &&
+	    x.size == CRYPTO_ED25519_LEN && d.size == CRYPTO_ED25519_LEN) {
+		memcpy(pub, x.data, CRYPTO_ED25519_LEN);
+		memcpy(seed, d.data, CRYPTO_ED25519_LEN);
+		rc = SIG_OK;
+	}
+	free_datum(&x);
+	free_datum(&d);
+	gnutls_privkey_deinit(k);
+	return rc;
+}
+
+enum sig_err
+crypto_ed25519_sign(const unsigned char *seed, const unsigned char *pub,
+    const void *msg, size_t len, unsigned char *sig)
+{
+	gnutls_privkey_t	 k = NULL;
+	gnutls_datum_t		 x = { (unsigned char *)pub, CRYPTO_ED25519_LEN };
+	gnutls_datum_t		 d = { (unsigned char *)seed, CRYPTO_ED25519_LEN };
+	gnutls_datum_t		 m = { (unsigned char *)msg, (unsigned)len };
+	gnutls_datum_t		 s = { NULL, 0 };
+	enum sig_err		 rc = SIG_EINTERNAL;
+
+	if (gnutls_privkey_init(&k) < 0)
+		return SIG_EINTERNAL;
+	if (gnutls_privkey_import_ecc_raw(k, GNUTLS_ECC_CURVE_ED25519, &x,
+	    NULL, &d) == 0 && gnutls_privkey_sign_data2(k,
+	    GNUTLS_SIGN_EDDSA_ED25519, 0, &m, &s) == 0 &&
+	    s.size == CRYPTO_ED25519_SIG_LEN) {
+		memcpy(sig, s.data, CRYPTO_ED25519_SIG_LEN);
+		rc = SIG_OK;
+	}
+	free_datum(&s);
+	gnutls_privkey_deinit(k);
+	return rc;
+}
+
+int
+crypto_ed25519_verify(const unsigned char *pub, const void *msg, size_t len,
+    const unsigned char *sig)
+{
+	gnutls_pubkey_t	 k = NULL;
+	gnutls_datum_t	 x = { (unsigned char *)pub, CRYPTO_ED25519_LEN };
+	gnutls_datum_t	 m = { (unsigned char *)msg, (unsigned)len };
+	gnutls_datum_t	 s = { (unsigned char *)sig, CRYPTO_ED25519_SIG_LEN };
+	int		 ok;
+
+	if (gnutls_pubkey_init(&k) < 0)
+		return 0;
+	ok = gnutls_pubkey_import_ecc_raw(k, GNUTLS_ECC_CURVE_ED25519, &x,
+	    NULL) == 0 && gnutls_pubkey_verify_data2(k,
+	    GNUTLS_SIGN_EDDSA_ED25519, 0, &m, &s) >= 0;
+	gnutls_pubkey_deinit(k);
+	return ok;
 }
 
 enum sig_err

@@ -12,6 +12,8 @@
 #define CRYPTO_MASTER_KEY_LEN	32
 #define CRYPTO_SHA256_LEN	32
 #define CRYPTO_SHA1_LEN		20
+#define CRYPTO_ED25519_LEN	32	/* a public key, and a private seed */
+#define CRYPTO_ED25519_SIG_LEN	64
 
 struct master_key {
 	unsigned char	 k[CRYPTO_MASTER_KEY_LEN];
@@ -48,6 +50,25 @@ enum sig_err	crypto_master_create(const char *path);
 
 /* Read the master key from path into mk.  SIG_OK or SIG_EINTERNAL. */
 enum sig_err	crypto_master_load(const char *path, struct master_key *mk);
+
+/*
+ * A new Ed25519 key pair (RFC 8032): the 32-byte private seed into seed
+ * (the caller wipes it) and the 32-byte public key into pub.  Returns
+ * SIG_OK or SIG_EINTERNAL.
+ */
+enum sig_err	crypto_ed25519_new(unsigned char *seed, unsigned char *pub);
+
+/*
+ * Sign msg with the key pair (seed, pub): the 64-byte signature into sig.
+ * Returns SIG_OK, or SIG_EINTERNAL when the pair does not import.
+ */
+enum sig_err	crypto_ed25519_sign(const unsigned char *seed,
+		    const unsigned char *pub, const void *msg, size_t len,
+		    unsigned char *sig);
+
+/* Whether sig (64 bytes) is pub's Ed25519 signature of msg: 1 or 0. */
+int	crypto_ed25519_verify(const unsigned char *pub, const void *msg,
+	    size_t len, const unsigned char *sig);
 
 /*
  * Encrypt n bytes of pt with AES-256-GCM under mk, with aad (the record id)

@@ -63,6 +63,40 @@ START_TEST(test_hmac_rfc4231)
 }
 END_TEST
 
+/* RFC 8032 section 7.1, test 2 (one byte message), and fresh pairs. */
+START_TEST(test_ed25519)
+{
+	unsigned char	 seed[32], pub[32], sig[64], want[64], msg[1], p2[32];
+	size_t		 n;
+
+	unhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+	    seed, &n);
+	unhex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+	    pub, &n);
+	unhex("92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+	    "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+	    want, &n);
+	msg[0] = 0x72;
+	ck_assert_int_eq(crypto_ed25519_sign(seed, pub, msg, 1, sig), SIG_OK);
+	ck_assert_mem_eq(sig, want, 64);
+	ck_assert(crypto_ed25519_verify(pub, msg, 1, sig));
+	msg[0] ^= 1;
+	ck_assert(!crypto_ed25519_verify(pub, msg, 1, sig));
+	msg[0] ^= 1;
+	sig[10] ^= 0x40;
+	ck_assert(!crypto_ed25519_verify(pub, msg, 1, sig));
+
+	/* Fresh pairs differ; a signature verifies under its own key only. */
+	ck_assert_int_eq(crypto_ed25519_new(seed, pub), SIG_OK);
+	ck_assert_int_eq(crypto_ed25519_new(seed, p2), SIG_OK);
+	ck_assert(memcmp(pub, p2, 32) != 0);
+	ck_assert_int_eq(crypto_ed25519_sign(seed, p2, "abc", 3, sig), SIG_OK);
+	ck_assert(crypto_ed25519_verify(p2, "abc", 3, sig));
+	ck_assert(!crypto_ed25519_verify(pub, "abc", 3, sig));
+	crypto_wipe(seed, sizeof(seed));
+}
+END_TEST
+
 START_TEST(test_sha256)
 {
 	unsigned char	 h[CRYPTO_SHA256_LEN];
@@ -212,6 +246,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_hmac_rfc4231);
 	tcase_add_test(tc, test_sha256);
+	tcase_add_test(tc, test_ed25519);
 	tcase_add_test(tc, test_seal_round_trip);
 	tcase_add_test(tc, test_seal_fresh_nonce);
 	tcase_add_test(tc, test_seal_tamper);
