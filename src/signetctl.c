@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,6 +400,15 @@ cmd_backup(struct config *cfg, int argc, char **argv)
 	else if (argc != 1)
 		return fail("USAGE", "usage: signetctl backup DIR "
 		    "[--no-master-key]");
+	if (access(argv[0], F_OK) == 0 && access(argv[0], W_OK | X_OK) != 0) {
+		struct passwd	*pw = getpwuid(geteuid());
+
+		return fail("IO_ERROR", "%s is not writable by %s, who owns the "
+		    "data directory and makes the backup: give it to that user "
+		    "(chown), or name a directory that does not exist yet",
+		    argv[0], pw != NULL ? pw->pw_name : "the data directory's "
+		    "owner");
+	}
 	if (open_store(cfg, &s) != 0)
 		return 1;
 	rc = store_backup(s, argv[0]);
@@ -562,16 +572,55 @@ static const struct cmd cmds[] = {
 };
 
 /*
- * Root on a home owned by someone else: become that user, so that files
- * created in the environment (logs, regions) stay writable by the service.
+ * Root backing up a home it does not own (it acts as the owner, below) into
+ * a directory that does not exist yet: make it now, while still root, and
+ * the missing directories above it, each 0700 and the owner's, since the
+ * existing parent (/var/backups, say) is often one only root may write.
+ * An existing directory is left as it is.
  */
 static int
-become_owner(const char *home)
+backup_dir_for(const struct stat *home, const char *dir)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX], *p;
+
+	if (lstat(dir, &st) == 0 || errno != ENOENT)
+		return 0;
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+		return fail("USAGE", "the backup path is too long");
+	for (p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		if (p[-1] != '/') {
+			char	 c = *p;
+
+			*p = '\0';
+			if (lstat(path, &st) == -1 && (mkdir(path, 0700) == -1 ||
+			    chown(path, home->st_uid, home->st_gid) == -1))
+				return fail("IO_ERROR", "cannot create %s for the "
+				    "owner of the data directory: %s", path,
+				    strerror(errno));
+			*p = c;
+		}
+		if (*p == '\0')
+			return 0;
+	}
+}
+
+/*
+ * Root on a home owned by someone else: become that user, so that files
+ * created in the environment (logs, regions) stay writable by the service.
+ * backup (when not NULL) is the directory a backup goes to.
+ */
+static int
+become_owner(const char *home, const char *backup)
 {
 	struct stat	 st;
 
 	if (geteuid() != 0 || stat(home, &st) == -1 || st.st_uid == 0)
 		return 0;
+	if (backup != NULL && backup_dir_for(&st, backup) != 0)
+		return 1;
 	if (setgid(st.st_gid) == -1 || setuid(st.st_uid) == -1)
 		return fail("IO_ERROR", "cannot switch to the owner of %s",
 		    home);
@@ -607,7 +656,8 @@ main(int argc, char *argv[])
 	if (config_load(home, &cfg, msg) != SIG_OK)
 		return fail("INVALID_CONFIG", "%s", msg);
 	/* init may create the home; an existing one decides whom we act as. */
-	if (become_owner(cfg.home) != 0)
+	if (become_owner(cfg.home, a + 1 < argc && strcmp(argv[a], "backup") ==
+	    0 ? argv[a + 1] : NULL) != 0)
 		return 1;
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[a], cmds[i].name) != 0)

@@ -267,6 +267,46 @@ def test_backup_into_non_empty_dir_fails(signet):
     signet.create_endpoint(tok)
 
 
+def test_backup_as_root_into_a_root_owned_parent(signet):
+    """Root backing up a data directory owned by the service's user (the
+    Debian layout: www-data) into a directory under a parent only root may
+    write, as /var/backups is: signetctl makes the directory for the owner
+    and the backup opens; an existing directory the owner cannot write is
+    refused with a message saying what to do."""
+    home = os.stat(signet.home)
+    if os.geteuid() != 0 or home.st_uid == 0:
+        pytest.skip("needs root and a data directory owned by another user "
+                    "(the tests run as root in CI)")
+    parent = tempfile.mkdtemp(prefix="signet-rootparent-")
+    try:
+        os.chmod(parent, 0o755)            # root's, like /var/backups
+        _, _, tok = signet.account("admin")
+        ep = signet.create_endpoint(tok)
+        # Missing directories on the way are made too, each the owner's.
+        dest = os.path.join(parent, "nightly", "signet-1")
+        out = ctl_ok(signet, "backup", dest)
+        assert out["master_key_included"] is True
+        for d in (os.path.dirname(dest), dest):
+            st = os.stat(d)
+            assert (st.st_uid, st.st_gid) == (home.st_uid, home.st_gid), d
+            assert stat.S_IMODE(st.st_mode) == 0o700, d
+        assert ctl_ok(signet, "verify", home=dest)["ok"] is True
+        assert os.path.isfile(os.path.join(dest, "master.key"))
+        # The copy is a store the owner can open and write.
+        acct = ctl_ok(signet, "account", "create", "--name", "copy", home=dest)
+        assert acct["id"].startswith("acct_")
+        ok(signet.req("GET", "/v1/endpoints/%s" % ep["id"], tok))
+        # An existing directory the owner cannot write: refused, explained.
+        taken = os.path.join(parent, "root-owned")
+        os.mkdir(taken, 0o755)
+        e = ctl_error(signet, "backup", taken)
+        assert e["code"] == "IO_ERROR", e
+        assert "not writable by" in e["message"] and "chown" in e["message"], e
+        assert os.listdir(taken) == []
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
 def test_backup_without_master_key(signet):
     _, _, tok = signet.account("admin")
     signet.create_endpoint(tok)
