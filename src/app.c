@@ -14,6 +14,7 @@
 #include "signet/app.h"
 #include "signet/audit.h"
 #include "signet/ctx.h"
+#include "signet/expiry.h"
 #include "signet/ids.h"
 #include "signet/json.h"
 #include "signet/log.h"
@@ -22,6 +23,7 @@
 #include "signet/shm.h"
 
 #define AUDIT_PRUNE_BATCH	500
+#define EXPIRY_BATCH		50
 
 /*
  * Splice c->secret into the body right after `{"data":{`, wiping every
@@ -104,6 +106,24 @@ app_maintain(struct app *app)
 	if (store_run(app->store, prune_tx, &p) != SIG_OK)
 		return 0;
 	return p.removed;
+}
+
+int
+app_tick(struct app *app)
+{
+	static int64_t	 last;
+	struct store_role r;
+	int64_t		 now = ids_now_us() / 1000000;
+	int		 more;
+
+	if (now - last < app->cfg.housekeeping_seconds && now >= last)
+		return 0;
+	last = now;
+	/* A replica erases nothing itself: the master's erasures arrive. */
+	if (store_replicated(app->store) && (store_role(app->store, &r) !=
+	    SIG_OK || !r.master))
+		return 0;
+	return expiry_sweep(app->store, now, EXPIRY_BATCH, &more);
 }
 
 void

@@ -45,6 +45,8 @@ static const struct setting settings[] = {
 	    offsetof(struct config, audit_retention_days), 0, 36500, 0 },
 	{ "log_maintenance_writes", K_LONG,
 	    offsetof(struct config, log_maintenance_writes), 0, 1000000, 0 },
+	{ "housekeeping_seconds", K_LONG,
+	    offsetof(struct config, housekeeping_seconds), 1, 600, 0 },
 	{ "replication_site", K_SITE,
 	    offsetof(struct config, replication_site), 0, CONFIG_SITE_MAX,
 	    offsetof(struct config, replication_site_addr) },
@@ -269,6 +271,7 @@ config_load(const char *home, struct config *cfg, char *msg)
 	cfg->max_body_bytes = 65536;
 	cfg->audit_retention_days = 365;
 	cfg->log_maintenance_writes = 256;
+	cfg->housekeeping_seconds = 60;
 	cfg->replication_priority = 100;
 	strcpy(cfg->replication_ack_policy, "quorum");
 	cfg->replication_acks = DB_REPMGR_ACKS_QUORUM;

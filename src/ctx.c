@@ -13,12 +13,16 @@
 #include "signet/app.h"
 #include "signet/audit.h"
 #include "signet/b64.h"
+#include "signet/crypto.h"
+#include "signet/ids.h"
+#include "signet/json.h"
 #include "signet/ctx.h"
 #include "signet/log.h"
 #include "signet/validate.h"
 
 #define PAGE_DEFAULT	20
 #define PAGE_MAX	100
+#define JWKS_MAX_AGE	"max-age=300"
 
 struct call {
 	struct ctx	*c;
@@ -204,6 +208,37 @@ ctx_get(struct ctx *c, const struct ctx_param *p, int n,
 	if ((rc = ctx_params(c, p, n)) != SIG_OK)
 		return rc;
 	return ctx_run(c, ctx_get_fn, (void *)g, access);
+}
+
+enum sig_err
+ctx_jwks(struct ctx *c)
+{
+	json_object	*doc = json_object_new_object();
+	unsigned char	 h[CRYPTO_SHA256_LEN];
+	char		 hex[2 * CRYPTO_SHA256_LEN + 1];
+	char		 etag[2 * CRYPTO_SHA256_LEN + 4];
+
+	json_object_object_add(doc, "keys", c->data);
+	c->data = NULL;
+	c->raw = json_dump(doc);
+	json_object_put(doc);
+	if (c->raw == NULL)
+		return SIG_EINTERNAL;
+	c->raw_len = strlen(c->raw);
+	/* A strong validator: the hash of the exact bytes served. */
+	crypto_sha256(c->raw, c->raw_len, h);
+	ids_hex(h, 16, hex);
+	snprintf(etag, sizeof(etag), "\"%s\"", hex);
+	http_add_header(c->res, "ETag", etag);
+	http_add_header(c->res, "Cache-Control", JWKS_MAX_AGE);
+	if (c->req->if_none_match != NULL &&
+	    http_etag_matches(c->req->if_none_match, etag)) {
+		free(c->raw);
+		c->raw = NULL;
+		c->raw_len = 0;
+		c->status = 304;
+	}
+	return SIG_OK;
 }
 
 json_object *

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "signet/app.h"
+#include "signet/expiry.h"
 #include "signet/handlers.h"
 #include "signet/ids.h"
 #include "signet/json.h"
@@ -21,6 +22,8 @@
 #define DEFAULT_TOLERANCE	300
 #define MAX_TOLERANCE		(366 * 24 * 3600)
 #define MAX_TIMESTAMP		INT64_C(253402300799)	/* 9999-12-31 */
+#define GRACE_DEFAULT		86400
+#define GRACE_MAX		604800
 
 struct endpoint_kind {
 	enum records_list list;		/* the listing; its table holds them */
@@ -131,6 +134,74 @@ on_endpoint(struct ctx *c, ctx_fn fn, void *arg, enum ctx_access access,
 	return ctx_run(c, fn, arg, access);
 }
 
+/* Now, in seconds: the clock of key expiry. */
+static int64_t
+now_s(void)
+{
+	return ids_now_us() / 1000000;
+}
+
+/*
+ * The key type named by field of the body into *type (left alone when the
+ * field is absent; *given says whether it was there).
+ */
+static enum sig_err
+parse_type(struct ctx *c, const char *name, enum keyring_type *type,
+    int *given)
+{
+	const char	*v;
+	enum sig_err	 rc;
+
+	if ((rc = json_string_field(c->body, name, 0, 32, &v, NULL, c->msg)) !=
+	    SIG_OK)
+		return rc;
+	*given = v != NULL;
+	if (v != NULL && keyring_type_parse(v, type) != 0)
+		return ctx_fail(c, SIG_EINVAL, "%s must be \"hmac-sha256\" or "
+		    "\"ed25519\"", name);
+	return SIG_OK;
+}
+
+/*
+ * expires_at of the body into *at (seconds): absent (*given 0), null (0),
+ * or a future RFC 3339 time, kept to the second.
+ */
+static enum sig_err
+parse_expires(struct ctx *c, int64_t *at, int *given)
+{
+	json_object	*v;
+	int64_t		 us;
+
+	*at = 0;
+	if (!(*given = json_object_object_get_ex(c->body, "expires_at", &v)) ||
+	    v == NULL)
+		return SIG_OK;
+	if (!json_object_is_type(v, json_type_string) ||
+	    ids_parse_time(json_object_get_string(v), &us) != 0)
+		return ctx_fail(c, SIG_EINVAL, "expires_at must be an RFC 3339 "
+		    "time such as 2030-01-01T00:00:00Z, or null");
+	if (us / 1000000 <= now_s())
+		return ctx_fail(c, SIG_EINVAL, "expires_at must be in the "
+		    "future");
+	*at = us / 1000000;
+	return SIG_OK;
+}
+
+/*
+ * Write back the endpoint rec after a change of its keys: expired keys
+ * erased, the expiry listing kept up.
+ */
+static enum sig_err
+save(struct ctx *c, struct store_txn *t, json_object *rec, int64_t now)
+{
+	const struct endpoint_kind *kind = c->route_arg;
+	enum sig_err	 rc;
+
+	if ((rc = expiry_settle(t, kind->list, rec, now, NULL)) != SIG_OK)
+		return rc;
+	return store_put(t, records_table(kind->list), c->params[0], rec);
+}
+
 /* --- create --- */
 
 struct create_args {
@@ -161,7 +232,7 @@ create_tx(struct ctx *c, struct store_txn *t, void *arg)
 	if (rc != SIG_OK)
 		goto done;
 	json_object_object_add(rec, "ikey", json_object_new_string(ikey));
-	if ((rc = keyring_add(&c->app->mk, rec, &a->nk)) != SIG_OK)
+	if ((rc = keyring_add(&c->app->mk, rec, &a->nk, now_s())) != SIG_OK)
 		goto done;
 	if ((rc = store_insert(t, records_table(kind->list), a->id, rec)) !=
 	    SIG_OK || (rc = records_index_put(t, ikey, a->id)) != SIG_OK) {
@@ -185,10 +256,13 @@ enum sig_err
 h_endpoint_create(struct ctx *c)
 {
 	const struct endpoint_kind *kind = c->route_arg;
-	const char *const fields[] = { kind->url_field, "description", NULL };
+	const char *const fields[] = { kind->url_field, "description",
+	    "key_type", NULL };
 	struct create_args a;
+	enum keyring_type type = KEY_HMAC;
 	char		 id[IDS_MAX];
 	size_t		 ulen;
+	int		 given;
 	enum sig_err	 rc;
 
 	memset(&a, 0, sizeof(a));
@@ -199,10 +273,11 @@ h_endpoint_create(struct ctx *c)
 	if (!valid_https_url(a.url, ulen))
 		return ctx_fail(c, SIG_EINVAL, "%s", kind->url_message);
 	if ((rc = json_string_field(c->body, "description", 0,
-	    DESCRIPTION_MAX, &a.description, NULL, c->msg)) != SIG_OK)
+	    DESCRIPTION_MAX, &a.description, NULL, c->msg)) != SIG_OK ||
+	    (rc = parse_type(c, "key_type", &type, &given)) != SIG_OK)
 		return rc;
 	if ((rc = kind->new_id(id)) != SIG_OK ||
-	    (rc = keyring_new_key(&a.nk)) != SIG_OK)
+	    (rc = keyring_new_key(&a.nk, type, 0)) != SIG_OK)
 		return rc;
 	a.id = id;
 	c->status = 201;
@@ -249,6 +324,8 @@ delete_tx(struct ctx *c, struct store_txn *t, void *arg)
 		return rc;
 	if (((ikey = json_str(rec, "ikey")) == NULL ||
 	    (rc = records_index_del(t, ikey)) == SIG_OK) &&
+	    ((ikey = json_str(rec, "expiry_ikey")) == NULL ||
+	    (rc = records_index_del(t, ikey)) == SIG_OK) &&
 	    (rc = audit_endpoint(c, t, c->params[0], "deleted")) == SIG_OK)
 		rc = store_del(t, records_table(kind->list), c->params[0]);
 	json_object_put(rec);
@@ -274,19 +351,41 @@ h_endpoint_delete(struct ctx *c)
 static enum sig_err
 key_create_tx(struct ctx *c, struct store_txn *t, void *arg)
 {
-	const struct endpoint_kind *kind = c->route_arg;
 	const struct new_key *nk = arg;
 	json_object	*rec;
+	int64_t		 now = now_s();
 	enum sig_err	 rc;
 
 	if ((rc = load(c, t, RECORD_LOCK, &rec)) != SIG_OK)
 		return rc;
-	if ((rc = keyring_add(&c->app->mk, rec, nk)) == SIG_OK &&
-	    (rc = store_put(t, records_table(kind->list), c->params[0], rec)) ==
-	    SIG_OK && (rc = ctx_audit(t, c, "signing_key.created",
-	    "signing_key", nk->id)) == SIG_OK)
+	if ((rc = keyring_add(&c->app->mk, rec, nk, now)) == SIG_OK &&
+	    (rc = save(c, t, rec, now)) == SIG_OK &&
+	    (rc = ctx_audit(t, c, "signing_key.created", "signing_key",
+	    nk->id)) == SIG_OK)
 		c->data = keyring_new_key_json(nk);
 	json_object_put(rec);
+	return rc;
+}
+
+enum sig_err
+h_signing_key_create(struct ctx *c)
+{
+	static const char *const fields[] = { "type", "expires_at", NULL };
+	struct new_key	 nk;
+	enum keyring_type type = KEY_HMAC;
+	int64_t		 expires;
+	int		 given;
+	enum sig_err	 rc;
+
+	if ((rc = path_ids(c, 0)) != SIG_OK ||
+	    (rc = json_only_fields(c->body, fields, c->msg)) != SIG_OK ||
+	    (rc = parse_type(c, "type", &type, &given)) != SIG_OK ||
+	    (rc = parse_expires(c, &expires, &given)) != SIG_OK ||
+	    (rc = keyring_new_key(&nk, type, expires)) != SIG_OK)
+		return rc;
+	c->status = 201;
+	rc = ctx_run(c, key_create_tx, &nk, CTX_WRITE);
+	keyring_forget(&nk);
 	return rc;
 }
 
@@ -299,51 +398,95 @@ key_list_tx(struct ctx *c, struct store_txn *t, void *arg)
 	(void)arg;
 	if ((rc = load(c, t, RECORD_SHARED, &rec)) != SIG_OK)
 		return rc;
-	c->data = keyring_list(rec);
+	c->data = keyring_list(rec, now_s());
 	json_object_put(rec);
 	return SIG_OK;
-}
-
-static enum sig_err
-key_delete_tx(struct ctx *c, struct store_txn *t, void *arg)
-{
-	const struct endpoint_kind *kind = c->route_arg;
-	const char	*key_id = c->params[1];
-	json_object	*rec;
-	enum sig_err	 rc;
-
-	(void)arg;
-	if ((rc = load(c, t, RECORD_LOCK, &rec)) != SIG_OK)
-		return rc;
-	if ((rc = keyring_remove(rec, key_id)) == SIG_OK &&
-	    (rc = ctx_audit(t, c, "signing_key.deleted", "signing_key",
-	    key_id)) == SIG_OK)
-		rc = store_put(t, records_table(kind->list), c->params[0], rec);
-	json_object_put(rec);
-	return rc;
-}
-
-enum sig_err
-h_signing_key_create(struct ctx *c)
-{
-	static const char *const none[] = { NULL };
-	struct new_key	 nk;
-	enum sig_err	 rc;
-
-	if ((rc = path_ids(c, 0)) != SIG_OK ||
-	    (rc = json_only_fields(c->body, none, c->msg)) != SIG_OK ||
-	    (rc = keyring_new_key(&nk)) != SIG_OK)
-		return rc;
-	c->status = 201;
-	rc = ctx_run(c, key_create_tx, &nk, CTX_WRITE);
-	keyring_forget(&nk);
-	return rc;
 }
 
 enum sig_err
 h_signing_key_list(struct ctx *c)
 {
 	return on_endpoint(c, key_list_tx, NULL, CTX_READ, 200);
+}
+
+static enum sig_err
+key_get_tx(struct ctx *c, struct store_txn *t, void *arg)
+{
+	json_object	*rec;
+	enum sig_err	 rc;
+
+	(void)arg;
+	if ((rc = load(c, t, RECORD_SHARED, &rec)) != SIG_OK)
+		return rc;
+	c->data = keyring_get(rec, c->params[1], now_s());
+	json_object_put(rec);
+	return c->data != NULL ? SIG_OK : SIG_ENOTFOUND;
+}
+
+enum sig_err
+h_signing_key_get(struct ctx *c)
+{
+	enum sig_err	 rc;
+
+	if ((rc = path_ids(c, 1)) != SIG_OK)
+		return rc;
+	return ctx_run(c, key_get_tx, NULL, CTX_READ);
+}
+
+static enum sig_err
+key_update_tx(struct ctx *c, struct store_txn *t, void *arg)
+{
+	const int64_t	*expires = arg;
+	json_object	*rec;
+	int64_t		 now = now_s();
+	enum sig_err	 rc;
+
+	if ((rc = load(c, t, RECORD_LOCK, &rec)) != SIG_OK)
+		return rc;
+	if ((rc = keyring_set_expiry(rec, c->params[1], *expires, now)) ==
+	    SIG_OK && (rc = save(c, t, rec, now)) == SIG_OK &&
+	    (rc = ctx_audit(t, c, "signing_key.updated", "signing_key",
+	    c->params[1])) == SIG_OK)
+		c->data = keyring_get(rec, c->params[1], now);
+	json_object_put(rec);
+	return rc;
+}
+
+enum sig_err
+h_signing_key_update(struct ctx *c)
+{
+	static const char *const fields[] = { "expires_at", NULL };
+	int64_t		 expires;
+	int		 given;
+	enum sig_err	 rc;
+
+	if ((rc = path_ids(c, 1)) != SIG_OK ||
+	    (rc = json_only_fields(c->body, fields, c->msg)) != SIG_OK ||
+	    (rc = parse_expires(c, &expires, &given)) != SIG_OK)
+		return rc;
+	if (!given)
+		return ctx_fail(c, SIG_EINVAL, "expires_at is required: a "
+		    "future RFC 3339 time, or null for no expiry");
+	return ctx_run(c, key_update_tx, &expires, CTX_WRITE);
+}
+
+static enum sig_err
+key_delete_tx(struct ctx *c, struct store_txn *t, void *arg)
+{
+	const char	*key_id = c->params[1];
+	json_object	*rec;
+	int64_t		 now = now_s();
+	enum sig_err	 rc;
+
+	(void)arg;
+	if ((rc = load(c, t, RECORD_LOCK, &rec)) != SIG_OK)
+		return rc;
+	if ((rc = keyring_remove(rec, key_id, now)) == SIG_OK &&
+	    (rc = ctx_audit(t, c, "signing_key.deleted", "signing_key",
+	    key_id)) == SIG_OK)
+		rc = save(c, t, rec, now);
+	json_object_put(rec);
+	return rc;
 }
 
 enum sig_err
@@ -355,6 +498,104 @@ h_signing_key_delete(struct ctx *c)
 		return rc;
 	c->status = 204;
 	return ctx_run(c, key_delete_tx, NULL, CTX_WRITE);
+}
+
+struct rotation {
+	struct new_key	 nk;
+	int64_t		 grace;
+};
+
+static enum sig_err
+rotate_tx(struct ctx *c, struct store_txn *t, void *arg)
+{
+	const struct rotation *r = arg;
+	json_object	*rec;
+	int64_t		 now = now_s();
+	enum sig_err	 rc;
+
+	if ((rc = load(c, t, RECORD_LOCK, &rec)) != SIG_OK)
+		return rc;
+	if ((rc = keyring_rotate(&c->app->mk, rec, &r->nk, r->grace, now)) ==
+	    SIG_OK && (rc = save(c, t, rec, now)) == SIG_OK &&
+	    (rc = ctx_audit(t, c, "signing_key.rotated", "signing_key",
+	    r->nk.id)) == SIG_OK)
+		c->data = keyring_new_key_json(&r->nk);
+	json_object_put(rec);
+	return rc;
+}
+
+/* The type of the key a rotation replaces, when the body names none. */
+static enum sig_err
+current_type_tx(struct ctx *c, struct store_txn *t, void *arg)
+{
+	json_object	*rec;
+	enum sig_err	 rc;
+
+	if ((rc = load(c, t, RECORD_SHARED, &rec)) != SIG_OK)
+		return rc;
+	*(enum keyring_type *)arg = keyring_current_type(rec, now_s());
+	json_object_put(rec);
+	return SIG_OK;
+}
+
+enum sig_err
+h_signing_key_rotate(struct ctx *c)
+{
+	static const char *const fields[] = { "grace_seconds", "type", NULL };
+	struct rotation	 r;
+	enum keyring_type type = KEY_HMAC;
+	int		 present, given;
+	enum sig_err	 rc;
+
+	if ((rc = path_ids(c, 0)) != SIG_OK ||
+	    (rc = json_only_fields(c->body, fields, c->msg)) != SIG_OK ||
+	    (rc = json_int_field(c->body, "grace_seconds", 0, 0, GRACE_MAX,
+	    &r.grace, &present, c->msg)) != SIG_OK ||
+	    (rc = parse_type(c, "type", &type, &given)) != SIG_OK)
+		return rc;
+	if (!present)
+		r.grace = GRACE_DEFAULT;
+	if (!given && (rc = ctx_run(c, current_type_tx, &type, CTX_READ)) !=
+	    SIG_OK)
+		return rc;
+	if ((rc = keyring_new_key(&r.nk, type, 0)) != SIG_OK)
+		return rc;
+	c->status = 201;
+	rc = ctx_run(c, rotate_tx, &r, CTX_WRITE);
+	keyring_forget(&r.nk);
+	return rc;
+}
+
+/* --- the public JWKS --- */
+
+static enum sig_err
+jwks_tx(struct ctx *c, struct store_txn *t, void *arg)
+{
+	const struct endpoint_kind *kind = c->route_arg;
+	json_object	*rec;
+	enum sig_err	 rc;
+
+	(void)arg;
+	/* Public: the id is the capability, whoever's endpoint it is. */
+	rc = store_get_shared(t, records_table(kind->list), c->params[0], &rec);
+	if (rc != SIG_OK)
+		return ctx_notfound(c, rc, "endpoint not found");
+	c->data = keyring_jwks(rec, now_s());
+	json_object_put(rec);
+	return SIG_OK;
+}
+
+enum sig_err
+h_endpoint_jwks(struct ctx *c)
+{
+	const struct endpoint_kind *kind = c->route_arg;
+	enum sig_err	 rc;
+
+	if (!kind->params[0].valid(c->params[0]))
+		return ctx_fail(c, SIG_ENOTFOUND, "endpoint not found");
+	if ((rc = ctx_run(c, jwks_tx, NULL, CTX_READ)) != SIG_OK)
+		return rc;
+	return ctx_jwks(c);
 }
 
 /* --- sign and verify --- */
@@ -377,7 +618,7 @@ sign_tx(struct ctx *c, struct store_txn *t, void *arg)
 	if ((rc = load(c, t, RECORD_SHARED, &rec)) != SIG_OK)
 		return rc;
 	rc = keyring_sign(&c->app->mk, rec, m->msg_id, m->timestamp,
-	    m->payload, m->plen, &header);
+	    m->payload, m->plen, now_s(), &header);
 	json_object_put(rec);
 	if (rc != SIG_OK)
 		return rc;
@@ -439,7 +680,7 @@ verify_tx(struct ctx *c, struct store_txn *t, void *arg)
 	if ((rc = load(c, t, RECORD_SHARED, &rec)) != SIG_OK)
 		return rc;
 	found = keyring_verify(&c->app->mk, rec, m->msg_id, m->timestamp,
-	    m->payload, m->plen, m->sigheader, key_id);
+	    m->payload, m->plen, m->sigheader, now_s(), key_id);
 	json_object_put(rec);
 	if (found < 0)
 		return SIG_EINTERNAL;

@@ -23,7 +23,6 @@
 #define GRACE_DEFAULT		86400
 #define GRACE_MAX		604800
 #define DOMAINS_MAX		100
-#define JWKS_MAX_AGE		"max-age=300"
 
 /* What create, roll and update take from the body. */
 struct key_input {
@@ -469,7 +468,7 @@ h_wskey_delete(struct ctx *c)
 static enum sig_err
 jwks_tx(struct ctx *c, struct store_txn *t, void *arg)
 {
-	json_object	*ws, *keys;
+	json_object	*ws;
 	enum sig_err	 rc;
 
 	(void)arg;
@@ -479,44 +478,19 @@ jwks_tx(struct ctx *c, struct store_txn *t, void *arg)
 		return rc == SIG_ENOTFOUND ? ctx_fail(c, SIG_ENOTFOUND,
 		    "workspace not found") : rc;
 	json_object_put(ws);
-	if ((rc = wskey_jwks(t, c->params[0], ids_now_us(), &keys)) != SIG_OK)
-		return rc;
-	c->data = json_object_new_object();
-	json_object_object_add(c->data, "keys", keys);
-	return SIG_OK;
+	return wskey_jwks(t, c->params[0], ids_now_us(), &c->data);
 }
 
 enum sig_err
 h_ws_jwks(struct ctx *c)
 {
-	unsigned char	 h[CRYPTO_SHA256_LEN];
-	char		 hex[2 * CRYPTO_SHA256_LEN + 1], etag[2 * CRYPTO_SHA256_LEN + 4];
 	enum sig_err	 rc;
 
 	if (!valid_slug(c->params[0]))
 		return ctx_fail(c, SIG_ENOTFOUND, "workspace not found");
 	if ((rc = ctx_run(c, jwks_tx, NULL, CTX_VIEW)) != SIG_OK)
 		return rc;
-	c->raw = json_dump(c->data);
-	json_object_put(c->data);
-	c->data = NULL;
-	if (c->raw == NULL)
-		return SIG_EINTERNAL;
-	c->raw_len = strlen(c->raw);
-	/* A strong validator: the hash of the exact bytes served. */
-	crypto_sha256(c->raw, c->raw_len, h);
-	ids_hex(h, 16, hex);
-	snprintf(etag, sizeof(etag), "\"%s\"", hex);
-	http_add_header(c->res, "ETag", etag);
-	http_add_header(c->res, "Cache-Control", JWKS_MAX_AGE);
-	if (c->req->if_none_match != NULL &&
-	    http_etag_matches(c->req->if_none_match, etag)) {
-		free(c->raw);
-		c->raw = NULL;
-		c->raw_len = 0;
-		c->status = 304;
-	}
-	return SIG_OK;
+	return ctx_jwks(c);
 }
 
 /* --- token verification --- */

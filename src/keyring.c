@@ -7,31 +7,62 @@
 
 #include <json-c/printbuf.h>
 
+#include "signet/b64.h"
 #include "signet/ids.h"
 #include "signet/json.h"
 #include "signet/keyring.h"
 #include "signet/log.h"
 
 #define HINT_LEN	4
+#define PUBLIC_PREFIX	"whpk_"
+
+static const char *const type_names[] = {
+	[KEY_HMAC] = "hmac-sha256",
+	[KEY_ED25519] = "ed25519",
+};
 
 static void	forget_list(json_object *rec);
 
-enum sig_err
-keyring_new_key(struct new_key *k)
+int
+keyring_type_parse(const char *s, enum keyring_type *t)
 {
+	size_t	 i;
+
+	for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
+		if (strcmp(s, type_names[i]) == 0) {
+			*t = (enum keyring_type)i;
+			return 0;
+		}
+	return -1;
+}
+
+enum sig_err
+keyring_new_key(struct new_key *k, enum keyring_type type, int64_t expires_at)
+{
+	unsigned char	 pub[CRYPTO_ED25519_LEN];
 	enum sig_err	 rc;
 
 	memset(k, 0, sizeof(*k));
+	k->type = type;
+	k->expires_at = expires_at;
 	if ((rc = ids_new("sk_", 16, k->id, sizeof(k->id))) != SIG_OK)
 		return rc;
 	k->created_at = ids_now_us() / 1000000;
-	return webhook_secret_new(k->secret);
+	if (type == KEY_HMAC)
+		return webhook_secret_new(k->secret);
+	if ((rc = crypto_ed25519_new(k->seed, pub)) != SIG_OK)
+		return rc;
+	memcpy(k->public_key, PUBLIC_PREFIX, sizeof(PUBLIC_PREFIX) - 1);
+	(void)b64_encode(pub, sizeof(pub), k->public_key +
+	    sizeof(PUBLIC_PREFIX) - 1);
+	return SIG_OK;
 }
 
 void
 keyring_forget(struct new_key *k)
 {
 	crypto_wipe(k->secret, sizeof(k->secret));
+	crypto_wipe(k->seed, sizeof(k->seed));
 }
 
 static json_object *
@@ -72,70 +103,268 @@ field(json_object *o, const char *name)
 	return v != NULL ? v : "";
 }
 
-enum sig_err
-keyring_add(const struct master_key *mk, json_object *rec,
-    const struct new_key *k)
+/* Keys stored before there were types are HMAC keys. */
+static enum keyring_type
+type_of(json_object *key)
 {
-	json_object	*keys = keys_of(rec), *key;
+	return strcmp(field(key, "type"), type_names[KEY_ED25519]) == 0 ?
+	    KEY_ED25519 : KEY_HMAC;
+}
+
+static int
+is_current(json_object *key, int64_t now)
+{
+	int64_t	 exp = json_i64(key, "expires_at");
+
+	return exp == 0 || now < exp;
+}
+
+/* How many current keys keys has, and how many of them never expire. */
+static size_t
+count_current(json_object *keys, int64_t now, size_t *lasting)
+{
+	json_object	*key;
+	size_t		 i, n = 0;
+
+	*lasting = 0;
+	for (i = 0; i < nkeys(keys); i++) {
+		key = json_object_array_get_idx(keys, i);
+		if (!is_current(key, now))
+			continue;
+		n++;
+		if (json_i64(key, "expires_at") == 0)
+			(*lasting)++;
+	}
+	return n;
+}
+
+/* The index of the current key key_id in keys, or -1. */
+static long
+find_current(json_object *keys, const char *key_id, int64_t now)
+{
+	json_object	*key;
+	size_t		 i;
+
+	for (i = 0; i < nkeys(keys); i++) {
+		key = json_object_array_get_idx(keys, i);
+		if (strcmp(field(key, "id"), key_id) == 0 &&
+		    is_current(key, now))
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Seal k into a key entry of rec. */
+static enum sig_err
+append(const struct master_key *mk, json_object *rec, const struct new_key *k)
+{
+	json_object	*key;
+	const char	*hint;
 	char		*sealed;
 	enum sig_err	 rc;
 
-	if (json_object_array_length(keys) >= KEYRING_MAX_KEYS)
-		return SIG_EMAXKEYS;
-	forget_list(rec);
-	rc = crypto_seal(mk, k->id, k->secret, strlen(k->secret), &sealed);
+	if (k->type == KEY_HMAC) {
+		rc = crypto_seal(mk, k->id, k->secret, strlen(k->secret),
+		    &sealed);
+		hint = k->secret + strlen(k->secret) - HINT_LEN;
+	} else {
+		rc = crypto_seal(mk, k->id, k->seed, sizeof(k->seed), &sealed);
+		/* The last characters before the padding. */
+		hint = k->public_key + strlen(k->public_key) - 1 - HINT_LEN;
+	}
 	if (rc != SIG_OK)
 		return rc;
+	forget_list(rec);
 	key = json_object_new_object();
 	json_object_object_add(key, "id", json_object_new_string(k->id));
+	json_object_object_add(key, "type",
+	    json_object_new_string(type_names[k->type]));
 	json_object_object_add(key, "secret", json_object_new_string(sealed));
-	json_object_object_add(key, "hint", json_object_new_string(
-	    k->secret + strlen(k->secret) - HINT_LEN));
+	json_object_object_add(key, "hint", json_object_new_string_len(hint,
+	    HINT_LEN));
 	json_object_object_add(key, "created_at",
 	    json_object_new_int64(k->created_at));
-	json_object_array_add(keys, key);
+	json_object_object_add(key, "expires_at",
+	    json_object_new_int64(k->expires_at));
+	if (k->type == KEY_ED25519)
+		json_object_object_add(key, "public_key",
+		    json_object_new_string(k->public_key));
+	json_object_array_add(keys_of(rec), key);
 	free(sealed);
 	return SIG_OK;
 }
 
 enum sig_err
-keyring_remove(json_object *rec, const char *key_id)
+keyring_add(const struct master_key *mk, json_object *rec,
+    const struct new_key *k, int64_t now)
+{
+	size_t	 lasting;
+
+	if (count_current(keys_of(rec), now, &lasting) >= KEYRING_MAX_KEYS)
+		return SIG_EMAXKEYS;
+	return append(mk, rec, k);
+}
+
+enum sig_err
+keyring_rotate(const struct master_key *mk, json_object *rec,
+    const struct new_key *k, int64_t grace, int64_t now)
+{
+	json_object	*keys = keys_of(rec), *key = NULL;
+	size_t		 i, lasting;
+	enum sig_err	 rc;
+
+	if (count_current(keys, now, &lasting) > 1)
+		return SIG_EMAXKEYS;
+	for (i = 0; i < nkeys(keys); i++) {
+		key = json_object_array_get_idx(keys, i);
+		if (is_current(key, now))
+			break;
+	}
+	if ((rc = append(mk, rec, k)) != SIG_OK)
+		return rc;
+	if (i < nkeys(keys))
+		json_object_object_add(key, "expires_at",
+		    json_object_new_int64(now + grace));
+	return SIG_OK;
+}
+
+enum keyring_type
+keyring_current_type(json_object *rec, int64_t now)
+{
+	json_object	*keys = keys_in(rec), *key;
+	size_t		 i;
+
+	for (i = nkeys(keys); i-- > 0;) {
+		key = json_object_array_get_idx(keys, i);
+		if (is_current(key, now))
+			return type_of(key);
+	}
+	return KEY_HMAC;
+}
+
+/* Whether key i going away (or getting an expiry) leaves a lasting key. */
+static int
+leaves_lasting(json_object *keys, long i, int64_t now)
+{
+	size_t	 lasting;
+
+	(void)count_current(keys, now, &lasting);
+	return lasting > 1 || json_i64(json_object_array_get_idx(keys,
+	    (size_t)i), "expires_at") != 0;
+}
+
+enum sig_err
+keyring_remove(json_object *rec, const char *key_id, int64_t now)
 {
 	json_object	*keys = keys_of(rec);
-	size_t		 i, n = json_object_array_length(keys);
+	long		 i;
 
-	for (i = 0; i < n; i++) {
-		if (strcmp(field(json_object_array_get_idx(keys, i), "id"),
-		    key_id) != 0)
+	if ((i = find_current(keys, key_id, now)) < 0)
+		return SIG_ENOTFOUND;
+	if (!leaves_lasting(keys, i, now))
+		return SIG_ELASTKEY;
+	forget_list(rec);
+	json_object_array_del_idx(keys, (size_t)i, 1);
+	return SIG_OK;
+}
+
+enum sig_err
+keyring_set_expiry(json_object *rec, const char *key_id, int64_t expires_at,
+    int64_t now)
+{
+	json_object	*keys = keys_of(rec);
+	long		 i;
+
+	if ((i = find_current(keys, key_id, now)) < 0)
+		return SIG_ENOTFOUND;
+	if (expires_at != 0 && !leaves_lasting(keys, i, now))
+		return SIG_ELASTKEY;
+	forget_list(rec);
+	json_object_object_add(json_object_array_get_idx(keys, (size_t)i),
+	    "expires_at", json_object_new_int64(expires_at));
+	return SIG_OK;
+}
+
+json_object *
+keyring_expired(json_object *rec, int64_t now)
+{
+	json_object	*keys = keys_in(rec), *key, *ids = NULL;
+	size_t		 i;
+
+	for (i = nkeys(keys); i-- > 0;) {
+		key = json_object_array_get_idx(keys, i);
+		if (is_current(key, now))
 			continue;
-		if (n == 1)
-			return SIG_ELASTKEY;
-		forget_list(rec);
+		if (ids == NULL)
+			ids = json_object_new_array();
+		json_object_array_add(ids, json_object_new_string(field(key,
+		    "id")));
 		json_object_array_del_idx(keys, i, 1);
-		return SIG_OK;
 	}
-	return SIG_ENOTFOUND;
+	if (ids != NULL)
+		forget_list(rec);
+	return ids;
+}
+
+int64_t
+keyring_next_expiry(json_object *rec)
+{
+	json_object	*keys = keys_in(rec);
+	int64_t		 exp, next = 0;
+	size_t		 i;
+
+	for (i = 0; i < nkeys(keys); i++) {
+		exp = json_i64(json_object_array_get_idx(keys, i), "expires_at");
+		if (exp != 0 && (next == 0 || exp < next))
+			next = exp;
+	}
+	return next;
+}
+
+/* A time of a key, or null for 0. */
+static json_object *
+time_or_null(int64_t t)
+{
+	char	 ts[32];
+
+	return t != 0 ? json_object_new_string(ids_time(t, 0, ts)) : NULL;
 }
 
 static json_object *
-key_view(const char *id, const char *hint, int64_t created_at)
+key_view(json_object *key)
 {
 	json_object	*o = json_object_new_object();
-	char		 ts[32];
 
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "key_hint", json_object_new_string(hint));
+	json_object_object_add(o, "id", json_object_new_string(field(key,
+	    "id")));
+	json_object_object_add(o, "type",
+	    json_object_new_string(type_names[type_of(key)]));
+	json_object_object_add(o, "key_hint", json_object_new_string(field(key,
+	    "hint")));
 	json_object_object_add(o, "created_at",
-	    json_object_new_string(ids_time(created_at, 0, ts)));
+	    time_or_null(json_i64(key, "created_at")));
+	json_object_object_add(o, "expires_at",
+	    time_or_null(json_i64(key, "expires_at")));
+	json_object_object_add(o, "last_verified_at",
+	    time_or_null(json_i64(key, "last_verified_at")));
+	if (type_of(key) == KEY_ED25519)
+		json_object_object_add(o, "public_key",
+		    json_object_new_string(field(key, "public_key")));
 	return o;
 }
 
 /*
  * The key listing is kept on the record it was made from (json-c's
- * userdata of rec), with its serialisation: a record shared by the store's
- * cache then answers every listing without building or printing it again.
- * keyring_add and keyring_remove, which change the keys, drop it.
+ * userdata of rec), with its serialisation, until the next expiry among
+ * its keys: a record shared by the store's cache then answers every
+ * listing without building or printing it again.  Whatever changes the
+ * keys drops it.
  */
+struct kept {
+	json_object	*list;
+	int64_t		 until;		/* 0: for ever */
+};
+
 static int
 print_kept(json_object *jso, struct printbuf *pb, int level, int flags)
 {
@@ -147,10 +376,13 @@ print_kept(json_object *jso, struct printbuf *pb, int level, int flags)
 }
 
 static void
-put_kept(json_object *jso, void *list)
+put_kept(json_object *jso, void *arg)
 {
+	struct kept	*k = arg;
+
 	(void)jso;
-	json_object_put(list);
+	json_object_put(k->list);
+	free(k);
 }
 
 static void
@@ -160,56 +392,144 @@ forget_list(json_object *rec)
 }
 
 json_object *
-keyring_list(json_object *rec)
+keyring_list(json_object *rec, int64_t now)
 {
-	json_object	*keys = keys_in(rec), *out, *k;
+	json_object	*keys = keys_in(rec), *out, *key;
+	struct kept	*k = json_object_get_userdata(rec);
 	const char	*s;
 	char		*text;
+	int64_t		 exp, until = 0;
 	size_t		 i, n = nkeys(keys);
 
-	if ((out = json_object_get_userdata(rec)) != NULL)
-		return json_object_get(out);
+	if (k != NULL && (k->until == 0 || now < k->until))
+		return json_object_get(k->list);
 	out = json_object_new_array();
 	for (i = 0; i < n; i++) {
-		k = json_object_array_get_idx(keys, i);
-		json_object_array_add(out, key_view(field(k, "id"),
-		    field(k, "hint"), json_i64(k, "created_at")));
+		key = json_object_array_get_idx(keys, i);
+		if (!is_current(key, now))
+			continue;
+		json_object_array_add(out, key_view(key));
+		exp = json_i64(key, "expires_at");
+		if (exp != 0 && (until == 0 || exp < until))
+			until = exp;
 	}
 	/* The envelope's flags: json_envelope_ok prints data this way. */
 	s = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s == NULL || (text = strdup(s)) == NULL)
 		return out;
+	if ((k = malloc(sizeof(*k))) == NULL) {
+		free(text);
+		return out;
+	}
 	json_object_set_serializer(out, print_kept, text,
 	    json_object_free_userdata);
-	json_object_set_userdata(rec, json_object_get(out), put_kept);
+	k->list = json_object_get(out);
+	k->until = until;
+	json_object_set_userdata(rec, k, put_kept);
 	return out;
+}
+
+json_object *
+keyring_get(json_object *rec, const char *key_id, int64_t now)
+{
+	json_object	*keys = keys_in(rec);
+	long		 i;
+
+	if ((i = find_current(keys, key_id, now)) < 0)
+		return NULL;
+	return key_view(json_object_array_get_idx(keys, (size_t)i));
 }
 
 json_object *
 keyring_new_key_json(const struct new_key *k)
 {
-	json_object	*o;
+	json_object	*o, *key = json_object_new_object();
+	char		 hint[HINT_LEN + 1];
+	const char	*text = k->type == KEY_HMAC ? k->secret : k->public_key;
+	size_t		 end = strlen(text) - (k->type == KEY_HMAC ? 0 : 1);
 
-	o = key_view(k->id, k->secret + strlen(k->secret) - HINT_LEN,
-	    k->created_at);
-	json_object_object_add(o, "signing_secret",
-	    json_object_new_string(k->secret));
+	/* The same view as a stored key's. */
+	memcpy(hint, text + end - HINT_LEN, HINT_LEN);
+	hint[HINT_LEN] = '\0';
+	json_object_object_add(key, "id", json_object_new_string(k->id));
+	json_object_object_add(key, "type",
+	    json_object_new_string(type_names[k->type]));
+	json_object_object_add(key, "hint", json_object_new_string(hint));
+	json_object_object_add(key, "created_at",
+	    json_object_new_int64(k->created_at));
+	json_object_object_add(key, "expires_at",
+	    json_object_new_int64(k->expires_at));
+	if (k->type == KEY_ED25519)
+		json_object_object_add(key, "public_key",
+		    json_object_new_string(k->public_key));
+	o = key_view(key);
+	json_object_put(key);
+	if (k->type == KEY_HMAC)
+		json_object_object_add(o, "signing_secret",
+		    json_object_new_string(k->secret));
 	return o;
 }
 
+/* The 32 bytes of an Ed25519 key's public_key into pub: 0, or -1. */
+static int
+public_bytes(json_object *key, unsigned char *pub)
+{
+	const char	*s = field(key, "public_key");
+	unsigned char	 buf[CRYPTO_ED25519_LEN + 3];
+	size_t		 n;
+
+	if (strncmp(s, PUBLIC_PREFIX, sizeof(PUBLIC_PREFIX) - 1) != 0 ||
+	    b64_decode(s + sizeof(PUBLIC_PREFIX) - 1, strlen(s) -
+	    (sizeof(PUBLIC_PREFIX) - 1), buf, &n) != 0 ||
+	    n != CRYPTO_ED25519_LEN)
+		return -1;
+	memcpy(pub, buf, CRYPTO_ED25519_LEN);
+	return 0;
+}
+
+json_object *
+keyring_jwks(json_object *rec, int64_t now)
+{
+	json_object	*keys = keys_in(rec), *key, *jwk, *out;
+	unsigned char	 pub[CRYPTO_ED25519_LEN];
+	char		 x[64];
+	size_t		 i;
+
+	out = json_object_new_array();
+	for (i = nkeys(keys); i-- > 0;) {
+		key = json_object_array_get_idx(keys, i);
+		if (!is_current(key, now) || type_of(key) != KEY_ED25519 ||
+		    public_bytes(key, pub) != 0)
+			continue;
+		(void)b64url_encode(pub, sizeof(pub), x);
+		jwk = json_object_new_object();
+		json_object_object_add(jwk, "kty", json_object_new_string("OKP"));
+		json_object_object_add(jwk, "crv",
+		    json_object_new_string("Ed25519"));
+		json_object_object_add(jwk, "x", json_object_new_string(x));
+		json_object_object_add(jwk, "kid", json_object_new_string(field(key,
+		    "id")));
+		json_object_object_add(jwk, "alg", json_object_new_string("EdDSA"));
+		json_object_object_add(jwk, "use", json_object_new_string("sig"));
+		json_object_array_add(out, jwk);
+	}
+	return out;
+}
+
 /*
- * Unseal key i of rec into its HMAC key bytes.  Returns 0, or -1 (logged,
- * without any secret) when the record does not authenticate.
+ * Unseal key's secret into sk (cap bytes): an HMAC key's bytes, or an
+ * Ed25519 key's 32-byte seed.  Returns 0, or -1 (logged, without any
+ * secret) when the record does not authenticate.
  */
 static int
-unseal(const struct master_key *mk, json_object *key, unsigned char *hk,
-    size_t *hklen)
+unseal(const struct master_key *mk, json_object *key, unsigned char *sk,
+    size_t *sklen)
 {
 	/* A "whsec_" secret, its GCM tag, the NUL. */
 	unsigned char	 secret[WEBHOOK_SECRET_LEN + 64];
 	size_t		 n;
-	int		 rc;
+	int		 rc = 0;
 
 	if (crypto_open_buf(mk, field(key, "id"), field(key, "secret"), secret,
 	    sizeof(secret) - 1, &n) != SIG_OK) {
@@ -218,8 +538,17 @@ unseal(const struct master_key *mk, json_object *key, unsigned char *hk,
 		    "key or damaged record", field(key, "id"));
 		return -1;
 	}
-	secret[n] = '\0';
-	rc = webhook_secret_key((const char *)secret, hk, hklen);
+	if (type_of(key) == KEY_ED25519) {
+		if (n != CRYPTO_ED25519_LEN)
+			rc = -1;
+		else {
+			memcpy(sk, secret, n);
+			*sklen = n;
+		}
+	} else {
+		secret[n] = '\0';
+		rc = webhook_secret_key((const char *)secret, sk, sklen);
+	}
 	crypto_wipe(secret, sizeof(secret));
 	return rc;
 }
@@ -237,36 +566,58 @@ drop_content(char *content, const char *buf)
 		free(content);
 }
 
+/* The entry of one key for the signed bytes into out; 0, or -1. */
+static int
+sign_one(const struct master_key *mk, json_object *key, const char *content,
+    size_t clen, char *out)
+{
+	unsigned char	 sk[WEBHOOK_KEY_MAX], pub[CRYPTO_ED25519_LEN];
+	unsigned char	 sig[WEBHOOK_ASIG_BYTES];
+	size_t		 sklen;
+	int		 rc = 0;
+
+	if (unseal(mk, key, sk, &sklen) != 0)
+		return -1;
+	if (type_of(key) == KEY_HMAC)
+		webhook_sign_content(sk, sklen, content, clen, out);
+	else if (public_bytes(key, pub) != 0 ||
+	    crypto_ed25519_sign(sk, pub, content, clen, sig) != SIG_OK)
+		rc = -1;
+	else
+		webhook_v1a_entry(sig, out);
+	crypto_wipe(sk, sizeof(sk));
+	return rc;
+}
+
 enum sig_err
 keyring_sign(const struct master_key *mk, json_object *rec,
     const char *msg_id, int64_t timestamp, const char *payload, size_t plen,
-    char **header)
+    int64_t now, char **header)
 {
-	json_object	*keys = keys_in(rec);
-	unsigned char	 hk[WEBHOOK_KEY_MAX];
-	size_t		 i, n = nkeys(keys), hklen, len = 0, clen;
+	json_object	*keys = keys_in(rec), *key;
+	size_t		 i, n = nkeys(keys), len = 0, clen;
 	char		*out, *content, buf[CONTENT_ON_STACK];
 
 	*header = NULL;
 	if ((content = webhook_content(msg_id, timestamp, payload, plen, buf,
 	    sizeof(buf), &clen)) == NULL)
 		return SIG_EINTERNAL;
-	if ((out = malloc(n * (WEBHOOK_SIG_LEN + 1) + 1)) == NULL) {
+	if ((out = malloc(n * (WEBHOOK_ASIG_LEN + 1) + 1)) == NULL) {
 		drop_content(content, buf);
 		return SIG_EINTERNAL;
 	}
 	out[0] = '\0';
 	for (i = n; i-- > 0;) {
-		if (unseal(mk, json_object_array_get_idx(keys, i), hk,
-		    &hklen) != 0) {
+		key = json_object_array_get_idx(keys, i);
+		if (!is_current(key, now))
+			continue;
+		if (len > 0)
+			out[len++] = ' ';
+		if (sign_one(mk, key, content, clen, out + len) != 0) {
 			drop_content(content, buf);
 			free(out);
 			return SIG_EINTERNAL;
 		}
-		if (len > 0)
-			out[len++] = ' ';
-		webhook_sign_content(hk, hklen, content, clen, out + len);
-		crypto_wipe(hk, sizeof(hk));
 		len += strlen(out + len);
 	}
 	drop_content(content, buf);
@@ -274,17 +625,34 @@ keyring_sign(const struct master_key *mk, json_object *rec,
 	return SIG_OK;
 }
 
+/* Whether a v1a entry of sigheader is key's signature of content. */
+static int
+verify_v1a(json_object *key, const char *content, size_t clen,
+    const char *sigheader)
+{
+	unsigned char	 pub[CRYPTO_ED25519_LEN], sig[WEBHOOK_ASIG_BYTES];
+	const char	*p = sigheader;
+	int		 found = 0;
+
+	if (public_bytes(key, pub) != 0)
+		return 0;
+	while (webhook_v1a_next(&p, sig))
+		if (crypto_ed25519_verify(pub, content, clen, sig))
+			found = 1;
+	return found;
+}
+
 int
 keyring_verify(const struct master_key *mk, json_object *rec,
     const char *msg_id, int64_t timestamp, const char *payload, size_t plen,
-    const char *sigheader, char *key_id)
+    const char *sigheader, int64_t now, char *key_id)
 {
 	json_object	*keys = keys_in(rec), *key;
 	unsigned char	 hk[WEBHOOK_KEY_MAX];
 	char		 expected[WEBHOOK_SIG_LEN + 1], *content;
 	char		 buf[CONTENT_ON_STACK];
 	size_t		 i, n = nkeys(keys), hklen, clen;
-	int		 found = 0;
+	int		 found = 0, match;
 
 	if ((content = webhook_content(msg_id, timestamp, payload, plen, buf,
 	    sizeof(buf), &clen)) == NULL)
@@ -292,13 +660,21 @@ keyring_verify(const struct master_key *mk, json_object *rec,
 	/* Every key is tried, so timing says nothing about which matched. */
 	for (i = n; i-- > 0;) {
 		key = json_object_array_get_idx(keys, i);
-		if (unseal(mk, key, hk, &hklen) != 0) {
-			drop_content(content, buf);
-			return -1;
+		if (!is_current(key, now))
+			continue;
+		if (type_of(key) == KEY_ED25519)
+			match = verify_v1a(key, content, clen, sigheader);
+		else {
+			if (unseal(mk, key, hk, &hklen) != 0) {
+				drop_content(content, buf);
+				return -1;
+			}
+			webhook_sign_content(hk, hklen, content, clen,
+			    expected);
+			crypto_wipe(hk, sizeof(hk));
+			match = webhook_header_has(sigheader, expected);
 		}
-		webhook_sign_content(hk, hklen, content, clen, expected);
-		crypto_wipe(hk, sizeof(hk));
-		if (webhook_header_has(sigheader, expected) && !found) {
+		if (match && !found) {
 			found = 1;
 			snprintf(key_id, IDS_MAX, "%s", field(key, "id"));
 		}

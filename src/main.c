@@ -43,13 +43,41 @@
 #define MAINTAIN_EVERY		1000	/* requests between housekeeping */
 #define SLOW_HOUSEKEEPING_MS	100	/* logged when it takes longer */
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, ticked;
 
 static void
 on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+static void
+on_tick(int sig)
+{
+	(void)sig;
+	ticked = 1;
+}
+
+/*
+ * The idle timer: while a worker waits for a request, SIGUSR2 after
+ * housekeeping_seconds ends the wait (accept fails with EINTR) so that clock-driven
+ * housekeeping (app_tick) runs in an idle pool too.  Armed only around the
+ * wait: no call of a request, nor Berkeley DB, sees the signal.
+ */
+static timer_t	 idle_timer;
+static int	 idle_timer_ok;
+
+static void
+idle_timer_set(long seconds)
+{
+	struct itimerspec its;
+
+	if (!idle_timer_ok)
+		return;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = seconds;
+	(void)timer_settime(idle_timer, 0, &its, NULL);
 }
 
 static void
@@ -303,7 +331,17 @@ worker(int sock)
 
 	set_handler(SIGTERM, on_term);
 	set_handler(SIGINT, on_term);
+	set_handler(SIGUSR2, on_tick);
 	signal(SIGPIPE, SIG_IGN);
+	{
+		struct sigevent	 ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.sigev_notify = SIGEV_SIGNAL;
+		ev.sigev_signo = SIGUSR2;
+		idle_timer_ok = timer_create(CLOCK_MONOTONIC, &ev,
+		    &idle_timer) == 0;
+	}
 	if (app_open(&app, NULL) != SIG_OK) {
 		log_msg(LOG_ERR, "worker cannot start");
 		return 1;
@@ -316,8 +354,17 @@ worker(int sock)
 		served %= MAINTAIN_EVERY;
 	FCGX_InitRequest(&r, sock, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (!stopping && !store_failed(app.store)) {
-		if (FCGX_Accept_r(&r) < 0)
+		idle_timer_set(app.cfg.housekeeping_seconds);
+		if (FCGX_Accept_r(&r) < 0) {
+			idle_timer_set(0);
+			if (ticked && !stopping) {
+				ticked = 0;
+				(void)app_tick(&app);
+				continue;
+			}
 			break;
+		}
+		idle_timer_set(0);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		watchdog_arm(watchdog_s);
 		memset(&req, 0, sizeof(req));
@@ -342,6 +389,7 @@ worker(int sock)
 		store_housekeep(app.store);
 		if (++served % MAINTAIN_EVERY == 0)
 			(void)app_maintain(&app);
+		(void)app_tick(&app);
 		if ((ms = (long)elapsed_ms(&t0)) >= SLOW_HOUSEKEEPING_MS)
 			log_msg(LOG_WARN, "housekeeping took %ld ms: this worker "
 			    "took no request meanwhile", ms);

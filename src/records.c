@@ -38,12 +38,32 @@ static const struct layout lists[LIST_COUNT] = {
 	    "workspace" },
 	[LIST_ENTERPRISES] = { "en", "", TBL_ENTERPRISES, 0, 1, 0, NULL },
 	[LIST_ENTKEYS] = { "ek", "", TBL_ENTKEYS, 0, 0, 0, NULL, 1 },
+	[LIST_EXPIRING] = { "kx", "", TBL_INDEX, 0, 1, 0, NULL, 0 },
 };
 
 enum store_table
 records_table(enum records_list list)
 {
 	return lists[list].table;
+}
+
+const char *
+records_tag(enum records_list list)
+{
+	return lists[list].tag;
+}
+
+int
+records_list_of_tag(const char *tag, size_t n, enum records_list *list)
+{
+	int	 i;
+
+	for (i = 0; i < LIST_COUNT; i++)
+		if (strlen(lists[i].tag) == n && memcmp(lists[i].tag, tag, n) == 0) {
+			*list = (enum records_list)i;
+			return 0;
+		}
+	return -1;
 }
 
 int

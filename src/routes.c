@@ -25,8 +25,14 @@
 	{ "POST", base "/{}/signing-keys", h_signing_key_create, \
 	    ROUTE_BODY | W, kind }, \
 	{ "GET", base "/{}/signing-keys", h_signing_key_list, 0, kind }, \
+	{ "POST", base "/{}/signing-keys/rotate", h_signing_key_rotate, \
+	    ROUTE_BODY | W, kind }, \
+	{ "GET", base "/{}/signing-keys/{}", h_signing_key_get, 0, kind }, \
+	{ "PATCH", base "/{}/signing-keys/{}", h_signing_key_update, \
+	    ROUTE_BODY | W, kind }, \
 	{ "DELETE", base "/{}/signing-keys/{}", h_signing_key_delete, W, \
 	    kind }, \
+	{ "GET", base "/{}/jwks.json", h_endpoint_jwks, ROUTE_PUBLIC, kind }, \
 	{ "POST", base "/{}/sign", h_endpoint_sign, ROUTE_BODY, kind }, \
 	{ "POST", base "/{}/verify", h_endpoint_verify, ROUTE_BODY, kind }
 

@@ -104,6 +104,38 @@ webhook_header_has(const char *header, const char *expected)
 	return found;
 }
 
+void
+webhook_v1a_entry(const unsigned char *sig, char *out)
+{
+	memcpy(out, "v1a,", 4);
+	(void)b64_encode(sig, WEBHOOK_ASIG_BYTES, out + 4);
+}
+
+int
+webhook_v1a_next(const char **p, unsigned char *sig)
+{
+	const char	*s = *p, *end;
+	unsigned char	 buf[WEBHOOK_ASIG_BYTES + 3];
+	size_t		 len, n;
+
+	while (*s != '\0') {
+		while (*s == ' ')
+			s++;
+		end = s + strcspn(s, " ");
+		len = (size_t)(end - s);
+		if (len == WEBHOOK_ASIG_LEN && strncmp(s, "v1a,", 4) == 0 &&
+		    b64_decode(s + 4, len - 4, buf, &n) == 0 &&
+		    n == WEBHOOK_ASIG_BYTES) {
+			memcpy(sig, buf, WEBHOOK_ASIG_BYTES);
+			*p = end;
+			return 1;
+		}
+		s = end;
+	}
+	*p = s;
+	return 0;
+}
+
 int
 webhook_parse_timestamp(const char *s, int64_t *out)
 {

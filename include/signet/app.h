@@ -36,6 +36,13 @@ enum sig_err	app_store_open(const struct config *, struct store **);
  */
 int	app_maintain(struct app *);
 
+/*
+ * Housekeeping that runs on a clock: at most once every housekeeping_seconds
+ * (default 60) per process, erase the endpoint keys that expired (a bounded
+ * batch; expiry.h).  Returns how many keys were erased.
+ */
+int	app_tick(struct app *);
+
 /* Close the store and wipe the master key. */
 void	app_close(struct app *);
 

@@ -38,6 +38,7 @@ struct config {
 	long	 max_body_bytes;
 	long	 audit_retention_days;	/* 0: keep audit events for ever */
 	long	 log_maintenance_writes;	/* 0: no automatic log removal */
+	long	 housekeeping_seconds;	/* clock-driven housekeeping period */
 	/*
 	 * Replication (docs/replication.md); an empty site: stand-alone.  Each
 	 * setting as written, and parsed once here (config_set) for the store.

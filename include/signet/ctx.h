@@ -153,6 +153,13 @@ enum sig_err	ctx_get(struct ctx *, const struct ctx_param *p, int n,
 		    const struct ctx_getter *g, enum ctx_access access);
 
 /*
+ * Answer the keys array in c->data (consumed) as a bare JWK Set
+ * {"keys": [...]}, with Cache-Control: max-age=300 and a strong ETag (the
+ * hash of the bytes served); 304 without a body when If-None-Match names it.
+ */
+enum sig_err	ctx_jwks(struct ctx *);
+
+/*
  * Add private_key_pem and private_key_base64 (of pem[0..len)) to this
  * response's data object.  They are held apart from json-c, spliced into the
  * response body, and every copy is wiped once the body is written.

@@ -28,6 +28,10 @@ enum sig_err	h_endpoint_delete(struct ctx *);
 enum sig_err	h_signing_key_create(struct ctx *);
 enum sig_err	h_signing_key_list(struct ctx *);
 enum sig_err	h_signing_key_delete(struct ctx *);
+enum sig_err	h_signing_key_get(struct ctx *);
+enum sig_err	h_signing_key_update(struct ctx *);
+enum sig_err	h_signing_key_rotate(struct ctx *);
+enum sig_err	h_endpoint_jwks(struct ctx *);
 enum sig_err	h_endpoint_sign(struct ctx *);
 enum sig_err	h_endpoint_verify(struct ctx *);
 

@@ -30,11 +30,19 @@ enum records_list {
 	LIST_WSKEYS_LIVE,	/* "wk:<slug>:live:<created>:<uid>", not deleted */
 	LIST_ENTERPRISES,	/* "en:<account>:<created>:<ent id>" */
 	LIST_ENTKEYS,		/* "ek:<ent id>:<created>" -> "<ent id>/<keyId>" */
+	LIST_EXPIRING,		/* "kx::<expiry>:<tag>/<endpoint id>": endpoints
+				   by their next key expiry (owner "") */
 	LIST_COUNT
 };
 
 /* The table whose records list names. */
 enum store_table	records_table(enum records_list list);
+
+/* The tag of list's entries ("ep", ...). */
+const char	*records_tag(enum records_list list);
+
+/* The listing whose tag is the n bytes at tag into *list: 0, or -1. */
+int	records_list_of_tag(const char *tag, size_t n, enum records_list *list);
 
 /*
  * The prefix of list's entries of owner, into out (RECORDS_KEY_MAX).

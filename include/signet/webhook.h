@@ -1,7 +1,8 @@
 /*
  * The Standard Webhooks signature scheme (standardwebhooks.com): key =
  * base64 of the secret after "whsec_"; signed bytes = msg_id "." timestamp
- * "." payload; signature "v1," + base64(HMAC-SHA256).
+ * "." payload; signature "v1," + base64(HMAC-SHA256), or for its asymmetric
+ * scheme "v1a," + base64 of the 64-byte Ed25519 signature of those bytes.
  */
 #ifndef SIGNET_WEBHOOK_H
 #define SIGNET_WEBHOOK_H
@@ -15,6 +16,8 @@
 #define WEBHOOK_SECRET_LEN	38	/* "whsec_" + 32 base64 chars */
 #define WEBHOOK_KEY_MAX		64	/* decoded key bytes we accept */
 #define WEBHOOK_SIG_LEN		47	/* "v1," + 44 base64 chars */
+#define WEBHOOK_ASIG_LEN	92	/* "v1a," + 88 base64 chars */
+#define WEBHOOK_ASIG_BYTES	64	/* an Ed25519 signature */
 
 /*
  * A fresh secret "whsec_" + base64(24 random bytes) into secret
@@ -47,6 +50,17 @@ void	webhook_sign_content(const unsigned char *key, size_t klen,
  * time.  Returns 1 on a match.
  */
 int	webhook_header_has(const char *header, const char *expected);
+
+/* The entry "v1a,<base64 of sig>" into out (WEBHOOK_ASIG_LEN + 1). */
+void	webhook_v1a_entry(const unsigned char *sig, char *out);
+
+/*
+ * The next well-formed "v1a,<base64 of 64 bytes>" entry of a
+ * webhook-signature header value from *p on: its signature bytes into sig
+ * (WEBHOOK_ASIG_BYTES), *p past it.  Other entries are skipped.  Returns 1,
+ * or 0 when no such entry is left.
+ */
+int	webhook_v1a_next(const char **p, unsigned char *sig);
 
 /*
  * The decimal text of a webhook-timestamp into out (WEBHOOK_TS_MAX bytes,

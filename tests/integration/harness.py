@@ -73,6 +73,12 @@ def reap_children():
             return
 
 
+
+def public_view(key):
+    """A key as listings show it: its create answer without the secret."""
+    return {f: v for f, v in key.items() if f != "signing_secret"}
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

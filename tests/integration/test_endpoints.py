@@ -8,7 +8,8 @@ from harness import (BAD_URL_MESSAGE, ENDPOINT_ID_RE, KEY_ID_RE, SECRET_RE, TIME
 
 ABSENT_EP = "ep_" + "0" * 32
 ENDPOINT_FIELDS = {"id", "url", "description", "created_at"}
-NEW_KEY_FIELDS = {"id", "signing_secret", "key_hint", "created_at"}
+NEW_KEY_FIELDS = {"id", "type", "signing_secret", "key_hint", "created_at", "expires_at",
+                  "last_verified_at"}
 
 
 def assert_recent(ts):

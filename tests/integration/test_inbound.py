@@ -16,13 +16,14 @@ import uuid
 import pytest
 import requests
 
-from harness import (KEY_ID_RE, LAST_KEY_MESSAGE, MAX_KEYS_MESSAGE, MSG_ID_RE, REPO, SECRET_RE,
+from harness import (public_view, KEY_ID_RE, LAST_KEY_MESSAGE, MAX_KEYS_MESSAGE, MSG_ID_RE, REPO, SECRET_RE,
                      TIMESTAMP_RE, describe, err, no_content, ok, ok_list, sign_reference)
 
 UUID7_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 INBOUND_FIELDS = {"id", "forward_url", "description", "created_at"}
-NEW_KEY_FIELDS = {"id", "signing_secret", "key_hint", "created_at"}
-LIST_KEY_FIELDS = {"id", "key_hint", "created_at"}
+NEW_KEY_FIELDS = {"id", "type", "signing_secret", "key_hint", "created_at", "expires_at",
+                  "last_verified_at"}
+LIST_KEY_FIELDS = {"id", "type", "key_hint", "created_at", "expires_at", "last_verified_at"}
 HEADERS = {"webhook-id", "webhook-timestamp", "webhook-signature"}
 
 NODE = shutil.which("node")
@@ -170,7 +171,7 @@ def test_first_key_listed_without_secret(signet, token):
     r = signet.req("GET", keys_path(ib["id"]), token)
     keys = ok(r)
     k = ib["signing_key"]
-    assert keys == [{"id": k["id"], "key_hint": k["key_hint"], "created_at": k["created_at"]}]
+    assert keys == [public_view(k)]
     assert "whsec_" not in r.text and "signing_secret" not in r.text
 
 
@@ -407,8 +408,7 @@ def test_key_rotation_rules(signet, token):
     assert [k["id"] for k in keys] == [old["id"], new["id"]], "not oldest first: %r" % keys
     for k in keys:
         assert set(k) == LIST_KEY_FIELDS, k
-    assert keys[1] == {"id": new["id"], "key_hint": new["key_hint"],
-                       "created_at": new["created_at"]}
+    assert keys[1] == public_view(new)
     assert "whsec_" not in r.text
 
     err(signet.req("POST", keys_path(ib_id), token), 409, "MAX_SIGNING_KEYS_REACHED",

@@ -4,10 +4,10 @@ import threading
 
 import requests
 
-from harness import (LAST_KEY_MESSAGE, MAX_KEYS_MESSAGE, describe, err, no_content, ok)
+from harness import (public_view, LAST_KEY_MESSAGE, MAX_KEYS_MESSAGE, describe, err, no_content, ok)
 from test_endpoints import assert_new_key
 
-LIST_FIELDS = {"id", "key_hint", "created_at"}
+LIST_FIELDS = {"id", "type", "key_hint", "created_at", "expires_at", "last_verified_at"}
 
 
 def keys_path(ep_id, key_id=None):
@@ -19,8 +19,7 @@ def test_first_key_listed(signet, token, endpoint):
     r = signet.req("GET", keys_path(endpoint["id"]), token)
     keys = ok(r)
     first = endpoint["signing_key"]
-    assert keys == [{"id": first["id"], "key_hint": first["key_hint"],
-                     "created_at": first["created_at"]}]
+    assert keys == [public_view(first)]
     assert "whsec_" not in r.text and "signing_secret" not in r.text
 
 
@@ -36,7 +35,7 @@ def test_rotation_lifecycle(signet, token, endpoint):
     assert [k["id"] for k in keys] == [old["id"], new["id"]], "not oldest first: %r" % keys
     for k in keys:
         assert set(k) == LIST_FIELDS, k
-    assert keys[1] == {"id": new["id"], "key_hint": new["key_hint"], "created_at": new["created_at"]}
+    assert keys[1] == public_view(new)
     assert "whsec_" not in r.text
 
     # A third key is refused.

@@ -9,6 +9,7 @@
 
 #include "signet/b64.h"
 #include "signet/crypto.h"
+#include "signet/json.h"
 #include "signet/keyring.h"
 #include "signet/webhook.h"
 #include "unit.h"
@@ -120,6 +121,8 @@ START_TEST(test_content)
 }
 END_TEST
 
+#define NOW	INT64_C(1800000000)
+
 START_TEST(test_keyring_rules)
 {
 	struct master_key mk;
@@ -129,21 +132,21 @@ START_TEST(test_keyring_rules)
 
 	crypto_init();
 	crypto_random(mk.k, sizeof(mk.k), 1);
-	ck_assert_int_eq(keyring_new_key(&a), SIG_OK);
-	ck_assert_int_eq(keyring_new_key(&b), SIG_OK);
-	ck_assert_int_eq(keyring_new_key(&c), SIG_OK);
+	ck_assert_int_eq(keyring_new_key(&a, KEY_HMAC, 0), SIG_OK);
+	ck_assert_int_eq(keyring_new_key(&b, KEY_HMAC, 0), SIG_OK);
+	ck_assert_int_eq(keyring_new_key(&c, KEY_HMAC, 0), SIG_OK);
 	ck_assert_uint_eq(strlen(a.secret), WEBHOOK_SECRET_LEN);
-	ck_assert_int_eq(keyring_add(&mk, rec, &a), SIG_OK);
-	ck_assert_int_eq(keyring_remove(rec, a.id), SIG_ELASTKEY);
-	ck_assert_int_eq(keyring_add(&mk, rec, &b), SIG_OK);
-	ck_assert_int_eq(keyring_add(&mk, rec, &c), SIG_EMAXKEYS);
+	ck_assert_int_eq(keyring_add(&mk, rec, &a, NOW), SIG_OK);
+	ck_assert_int_eq(keyring_remove(rec, a.id, NOW), SIG_ELASTKEY);
+	ck_assert_int_eq(keyring_add(&mk, rec, &b, NOW), SIG_OK);
+	ck_assert_int_eq(keyring_add(&mk, rec, &c, NOW), SIG_EMAXKEYS);
 	/* No secret in the record. */
 	ck_assert_ptr_null(strstr(json_object_to_json_string(rec), "whsec_"));
-	list = keyring_list(rec);
+	list = keyring_list(rec, NOW);
 	ck_assert_uint_eq(json_object_array_length(list), 2);
 	{
 		/* Kept on the record, printed as it would be built. */
-		json_object	*again = keyring_list(rec), *fresh;
+		json_object	*again = keyring_list(rec, NOW), *fresh;
 		char		*kept;
 
 		ck_assert_ptr_eq(again, list);
@@ -162,7 +165,7 @@ START_TEST(test_keyring_rules)
 	}
 	json_object_put(list);
 	/* Newest first: b's signature, then a's. */
-	ck_assert_int_eq(keyring_sign(&mk, rec, "m1", 10, "p", 1, &header),
+	ck_assert_int_eq(keyring_sign(&mk, rec, "m1", 10, "p", 1, NOW, &header),
 	    SIG_OK);
 	{
 		unsigned char	 k[WEBHOOK_KEY_MAX];
@@ -177,24 +180,142 @@ START_TEST(test_keyring_rules)
 		snprintf(want, sizeof(want), "%s %s", sb, sa);
 		ck_assert_str_eq(header, want);
 		ck_assert_int_eq(keyring_verify(&mk, rec, "m1", 10, "p", 1, sa,
-		    kid), 1);
+		    NOW, kid), 1);
 		ck_assert_str_eq(kid, a.id);
 		ck_assert_int_eq(keyring_verify(&mk, rec, "m1", 11, "p", 1, sa,
-		    kid), 0);
+		    NOW, kid), 0);
 	}
 	free(header);
-	ck_assert_int_eq(keyring_remove(rec, "sk_none"), SIG_ENOTFOUND);
-	list = keyring_list(rec);
-	ck_assert_int_eq(keyring_remove(rec, a.id), SIG_OK);
+	ck_assert_int_eq(keyring_remove(rec, "sk_none", NOW), SIG_ENOTFOUND);
+	list = keyring_list(rec, NOW);
+	ck_assert_int_eq(keyring_remove(rec, a.id, NOW), SIG_OK);
 	json_object_put(list);
 	/* A change of keys drops the kept listing. */
-	list = keyring_list(rec);
+	list = keyring_list(rec, NOW);
 	ck_assert_uint_eq(json_object_array_length(list), 1);
 	ck_assert_ptr_null(strstr(json_object_to_json_string(list), a.id));
 	json_object_put(list);
-	ck_assert_int_eq(keyring_remove(rec, b.id), SIG_ELASTKEY);
+	ck_assert_int_eq(keyring_remove(rec, b.id, NOW), SIG_ELASTKEY);
 	keyring_forget(&a);
 	ck_assert_int_eq(a.secret[0], 0);
+	json_object_put(rec);
+}
+END_TEST
+
+/* Expiry, rotation, the lasting-key invariant, Ed25519 keys. */
+START_TEST(test_keyring_lifecycle)
+{
+	struct master_key mk;
+	struct new_key	 a, b, c, e;
+	json_object	*rec = json_object_new_object(), *list, *gone, *jwks, *v;
+	char		*header, kid[IDS_MAX], entry[WEBHOOK_ASIG_LEN + 1];
+	unsigned char	 pub[32], sig[64], raw[48];
+	const char	*p;
+	size_t		 n;
+
+	crypto_init();
+	crypto_random(mk.k, sizeof(mk.k), 1);
+	ck_assert_int_eq(keyring_new_key(&a, KEY_HMAC, 0), SIG_OK);
+	ck_assert_int_eq(keyring_add(&mk, rec, &a, NOW), SIG_OK);
+	/* The only lasting key can get no expiry and cannot go. */
+	ck_assert_int_eq(keyring_set_expiry(rec, a.id, NOW + 10, NOW),
+	    SIG_ELASTKEY);
+	/* A second key that expires in 10 s. */
+	ck_assert_int_eq(keyring_new_key(&b, KEY_HMAC, NOW + 10), SIG_OK);
+	ck_assert_int_eq(keyring_add(&mk, rec, &b, NOW), SIG_OK);
+	ck_assert_int_eq(keyring_next_expiry(rec), NOW + 10);
+	ck_assert_int_eq(keyring_remove(rec, a.id, NOW), SIG_ELASTKEY);
+	ck_assert_int_eq(keyring_new_key(&c, KEY_ED25519, 0), SIG_OK);
+	ck_assert_int_eq(keyring_add(&mk, rec, &c, NOW + 9), SIG_EMAXKEYS);
+	/* Exact to the second: b signs at NOW + 9, not at NOW + 10. */
+	ck_assert_int_eq(keyring_sign(&mk, rec, "m", 1, "p", 1, NOW + 9,
+	    &header), SIG_OK);
+	ck_assert_ptr_nonnull(strchr(header, ' '));
+	free(header);
+	ck_assert_int_eq(keyring_sign(&mk, rec, "m", 1, "p", 1, NOW + 10,
+	    &header), SIG_OK);
+	ck_assert_ptr_null(strchr(header, ' '));
+	ck_assert_ptr_null(keyring_get(rec, b.id, NOW + 10));
+	v = keyring_get(rec, b.id, NOW + 9);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(json_str(v, "type"), "hmac-sha256");
+	ck_assert_ptr_nonnull(json_str(v, "expires_at"));
+	json_object_put(v);
+	list = keyring_list(rec, NOW + 10);
+	ck_assert_uint_eq(json_object_array_length(list), 1);
+	json_object_put(list);
+	/* Expired b no longer counts: c fits; b is erased once. */
+	ck_assert_int_eq(keyring_add(&mk, rec, &c, NOW + 10), SIG_OK);
+	gone = keyring_expired(rec, NOW + 10);
+	ck_assert_uint_eq(json_object_array_length(gone), 1);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(gone,
+	    0)), b.id);
+	json_object_put(gone);
+	ck_assert_ptr_null(keyring_expired(rec, NOW + 10));
+	ck_assert_int_eq(keyring_next_expiry(rec), 0);
+	/* Two current keys: no rotation. */
+	ck_assert_int_eq(keyring_new_key(&e, KEY_ED25519, 0), SIG_OK);
+	ck_assert_int_eq(keyring_rotate(&mk, rec, &e, 60, NOW + 10),
+	    SIG_EMAXKEYS);
+	ck_assert_int_eq(keyring_current_type(rec, NOW + 10), KEY_ED25519);
+
+	/* c's v1a entry verifies with its public key, from whpk_ and JWKS. */
+	ck_assert_int_eq(keyring_sign(&mk, rec, "m", 1, "p", 1, NOW + 10,
+	    &header), SIG_OK);
+	ck_assert_int_eq(strncmp(header, "v1a,", 4), 0);
+	ck_assert_ptr_nonnull(strstr(header, " v1,"));
+	ck_assert_int_eq(strncmp(c.public_key, "whpk_", 5), 0);
+	ck_assert_uint_eq(strlen(c.public_key), KEYRING_PUBLIC_LEN);
+	ck_assert_int_eq(b64_decode(c.public_key + 5, 44, raw, &n), 0);
+	ck_assert_uint_eq(n, 32);
+	memcpy(pub, raw, 32);
+	p = header;
+	ck_assert(webhook_v1a_next(&p, sig));
+	ck_assert(crypto_ed25519_verify(pub, "m.1.p", 5, sig));
+	ck_assert(!webhook_v1a_next(&p, sig));
+	ck_assert_int_eq(keyring_verify(&mk, rec, "m", 1, "p", 1, header,
+	    NOW + 10, kid), 1);
+	ck_assert_str_eq(kid, c.id);
+	/* A v1a entry of another key, or over other bytes, does not. */
+	ck_assert_int_eq(crypto_ed25519_sign(e.seed, pub, "m.1.p", 5, sig),
+	    SIG_OK);
+	webhook_v1a_entry(sig, entry);
+	ck_assert_int_eq(keyring_verify(&mk, rec, "m", 1, "p", 1, entry,
+	    NOW + 10, kid), 0);
+	/* Other signed bytes: neither entry matches. */
+	ck_assert_int_eq(keyring_verify(&mk, rec, "m", 2, "p", 1, header,
+	    NOW + 10, kid), 0);
+	free(header);
+	jwks = keyring_jwks(rec, NOW + 10);
+	ck_assert_uint_eq(json_object_array_length(jwks), 1);
+	v = json_object_array_get_idx(jwks, 0);
+	ck_assert_str_eq(json_str(v, "kty"), "OKP");
+	ck_assert_str_eq(json_str(v, "kid"), c.id);
+	ck_assert_int_eq(b64url_decode(json_str(v, "x"), 43, raw, &n), 0);
+	ck_assert_mem_eq(raw, pub, 32);
+	json_object_put(jwks);
+	v = keyring_new_key_json(&c);
+	ck_assert_ptr_null(json_str(v, "signing_secret"));
+	ck_assert_str_eq(json_str(v, "public_key"), c.public_key);
+	ck_assert_int_eq(strncmp(json_str(v, "key_hint"), c.public_key + 44, 4),
+	    0);
+	json_object_put(v);
+	/* Nothing private in the record. */
+	ck_assert_int_eq(b64_encode(c.seed, 32, (char *)raw) > 0, 1);
+	ck_assert_ptr_null(strstr(json_object_to_json_string(rec),
+	    (char *)raw));
+
+	/* Rotation: with one current key, grace 0 retires it at once. */
+	ck_assert_int_eq(keyring_remove(rec, a.id, NOW + 10), SIG_OK);
+	ck_assert_int_eq(keyring_rotate(&mk, rec, &e, 0, NOW + 20), SIG_OK);
+	ck_assert_ptr_null(keyring_get(rec, c.id, NOW + 20));
+	list = keyring_list(rec, NOW + 20);
+	ck_assert_uint_eq(json_object_array_length(list), 1);
+	json_object_put(list);
+	keyring_forget(&a);
+	keyring_forget(&b);
+	keyring_forget(&c);
+	keyring_forget(&e);
 	json_object_put(rec);
 }
 END_TEST
@@ -211,6 +332,7 @@ main(void)
 	tcase_add_test(tc, test_timestamp);
 	tcase_add_test(tc, test_content);
 	tcase_add_test(tc, test_keyring_rules);
+	tcase_add_test(tc, test_keyring_lifecycle);
 	suite_add_tcase(s, tc);
 	return unit_run(s, 0);
 }
