@@ -1,6 +1,6 @@
 /*
- * The signing keys of one endpoint, outbound or inbound alike (API.md
- * sections 3 and 4): at most two, never fewer than one once created, each
+ * The signing keys of one endpoint, outbound or inbound alike (docs/api.md,
+ * Endpoint signing keys): at most two, never fewer than one once created, each
  * secret sealed at rest under the master key with the key id as associated
  * data.  The keys live in the endpoint's own record (a "keys" array, oldest
  * first), so the max-2 and last-key rules are one locked read-modify-write
