@@ -1,8 +1,8 @@
 /*
  * One request through the application: route, authenticate, check the role,
  * take the body, run the handler, and write the envelope.  The order of the
- * checks is API.md section 1's: 401, 403, then 400 from the handler, 404,
- * 409.
+ * checks is docs/api.md's (Conventions, Order of checks): 401, 403, then 400
+ * from the handler, 404, 409.
  */
 #include "config.h"
 

@@ -1,6 +1,6 @@
 /*
- * The JWKS URI fetcher (API.md section 5, PITFALLS.md "Fetching
- * user-supplied URLs"): one HTTPS GET on GnuTLS.  The host is resolved once,
+ * The JWKS URI fetcher (docs/api.md, Enterprise webhook signing keys; the
+ * URL is user-supplied): one HTTPS GET on GnuTLS.  The host is resolved once,
  * every address is classified before any connection, the connection goes to
  * an address that was checked, and the host name is kept for SNI and the
  * certificate check.  One monotonic deadline covers resolution, connect,
@@ -51,7 +51,10 @@
 #define READ_STEP	(16 * 1024)	/* body growth while reading until close */
 #define REQ_MAX		(URL_PATH_MAX + URL_HOST_MAX + 256)
 
-/* Used when opts is NULL or holds a non-positive value (API.md section 9). */
+/*
+ * Used when opts is NULL or holds a non-positive value (docs/operations.md,
+ * Configuration).
+ */
 #define DEFAULT_TIMEOUT_MS	5000
 #define DEFAULT_MAX_BYTES	262144
 

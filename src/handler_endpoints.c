@@ -1,7 +1,8 @@
 /*
- * Endpoints and their signing keys (API.md section 3).  Everything here is
- * written once against struct endpoint_kind, so another kind of endpoint
- * (inbound forward endpoints, section 4) is a table entry, not a copy.
+ * Endpoints and their signing keys (docs/api.md, Outbound endpoints).
+ * Everything here is written once against struct endpoint_kind, so another
+ * kind of endpoint (docs/api.md, Inbound endpoints) is a table entry, not a
+ * copy.
  */
 #include "config.h"
 

@@ -1,6 +1,6 @@
 /*
  * Enterprises and the public keys they register for the webhooks they sign
- * (API.md section 5): the routes.  The keys' rules (selection, fetch,
+ * (docs/api.md, Enterprises): the routes.  The keys' rules (selection, fetch,
  * tombstones, revocation, refresh, verification) are in entkeys.c.
  */
 #include "config.h"

@@ -1,5 +1,6 @@
 /*
- * Workspaces and their server-generated signing keys (API.md section 6):
+ * Workspaces and their server-generated signing keys (docs/api.md,
+ * Workspaces):
  * the routes.  The keys' rules (generation, roll and grace, usable now, the
  * JWKS, token verification) are in wskeys.c.  The private key of a new key
  * is returned once, through ctx_private_key, and never stored.

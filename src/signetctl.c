@@ -1,5 +1,6 @@
 /*
- * signetctl: administration of a Signet data directory (API.md section 7).
+ * signetctl: administration of a Signet data directory (docs/signetctl.8;
+ * docs/api.md, signetctl and configuration).
  * Every command prints one JSON document on stdout; failures print
  * {"error": {"code", "message"}} and exit non-zero.
  *

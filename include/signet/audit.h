@@ -1,7 +1,7 @@
 /*
- * The audit trail (API.md section 7): every change, written in the same
- * transaction as the change itself, newest first per account.  Events hold
- * ids and names, never a secret, private key, token or OTP.
+ * The audit trail (docs/api.md, Audit events): every change, written in
+ * the same transaction as the change itself, newest first per account.
+ * Events hold ids and names, never a secret, private key, token or OTP.
  */
 #ifndef SIGNET_AUDIT_H
 #define SIGNET_AUDIT_H

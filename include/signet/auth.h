@@ -1,5 +1,6 @@
 /*
- * API keys and their tokens (API.md section 2).  A token is "sgk_" + 43
+ * API keys and their tokens (docs/api.md, Authentication and API keys).
+ * A token is "sgk_" + 43
  * base64url characters (32 random bytes); the store keeps only its SHA-256.
  */
 #ifndef SIGNET_AUTH_H

@@ -1,7 +1,7 @@
 /*
  * Configuration: SIGNET_HOME/signet.conf ("key = value" lines, '#'
  * comments), each key overridden by the environment variable SIGNET_<KEY>
- * (API.md section 9).
+ * (docs/operations.md, Configuration).
  */
 #ifndef SIGNET_CONFIG_H
 #define SIGNET_CONFIG_H

@@ -1,7 +1,7 @@
 /*
  * One error type for the whole program.  SIG_OK is zero; every other value
  * maps, through one table in err.c, to an HTTP status, a machine code and a
- * default message (API.md section 1).
+ * default message (docs/api.md, Error codes).
  */
 #ifndef SIGNET_ERR_H
 #define SIGNET_ERR_H

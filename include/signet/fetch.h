@@ -1,10 +1,10 @@
 /*
- * Fetching a JWKS document from an https:// URI on GnuTLS (API.md section 5,
- * PITFALLS.md "Fetching user-supplied URLs").  The host is resolved once,
- * every address is classified, and the connection goes to the address that
- * was checked, with the host name kept for SNI and the certificate check.
- * One deadline covers the whole fetch; the body is capped; redirects are
- * refused; only a 200 with a body is a success.
+ * Fetching a JWKS document from an https:// URI on GnuTLS (docs/api.md,
+ * Enterprise webhook signing keys): a user-supplied URL, so the host is
+ * resolved once, every address is classified, and the connection goes to
+ * the address that was checked, with the host name kept for SNI and the
+ * certificate check.  One deadline covers the whole fetch; the body is
+ * capped; redirects are refused; only a 200 with a body is a success.
  */
 #ifndef SIGNET_FETCH_H
 #define SIGNET_FETCH_H

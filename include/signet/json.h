@@ -1,5 +1,6 @@
 /*
- * JSON in and out: strict parsing of request bodies (API.md section 1),
+ * JSON in and out: strict parsing of request bodies (docs/api.md,
+ * Conventions),
  * typed field access with validation messages that name the field, and the
  * success and error envelopes.
  */

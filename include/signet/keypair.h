@@ -1,5 +1,6 @@
 /*
- * Key pairs that Signet generates for workspaces (API.md section 6), on
+ * Key pairs that Signet generates for workspaces (docs/api.md, Workspace
+ * signing keys), on
  * GnuTLS: ES256 (P-256), EdDSA (Ed25519), RS256 (RSA 2048).  The private key
  * leaves this module once, as PKCS#8 PEM, and is wiped by keypair_free.
  */

@@ -515,7 +515,7 @@ class Instance:
         return ok(self.req("POST", "/v1/endpoints/%s/verify" % ep_id, token, json=body), 200)
 
 
-# --- TOTP (API.md section 2: RFC 6238, HMAC-SHA1, 6 digits, 30 s) -----------
+# --- TOTP (docs/api.md, Authentication: RFC 6238, HMAC-SHA1, 6 digits, 30 s) -
 
 TOTP_PERIOD = 30
 TOTP_DIGITS = 6

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A small HTTPS server for the JWKS URI tests (API.md section 5).
+"""A small HTTPS server for the JWKS URI tests (docs/api.md,
+Enterprise webhook signing keys).
 
 Standalone:
 

@@ -1,4 +1,4 @@
-"""API.md section 7, issue 6 and docs/api-notes.md ("Audit trail"):
+"""docs/api.md (Audit events), issue 6 and docs/api-notes.md ("Audit trail"):
 `GET /v1/audit-events`, admin only, paged, newest first; every change of the
 API and of signetctl is recorded in the same transaction as the change, with
 its actor, time and request id; `?resource_id=` filters; one account never
@@ -369,7 +369,7 @@ def test_paging(signet):
     assert data == [full[-1]] and more is False
     data, more, _ = page(signet, tok, starting_after=full[-1]["id"])
     assert data == [] and more is False
-    # The default page is 20 (API.md section 1).
+    # The default page is 20 (docs/api.md, Paging).
     for i in range(5):
         signet.create_endpoint(tok, url="https://example.com/q%d" % i)
     data, more, _ = page(signet, tok)
@@ -596,7 +596,7 @@ def test_no_secret_in_audit_trail(signet):
     for marker in ("whsec_", "sgk_", "PRIVATE KEY", "private_key", "otpauth", "signing_secret",
                    "\"secret\"", "token"):
         assert marker not in text, "%r in the audit trail" % marker
-    # Nor in the server's log (API.md section 7).
+    # Nor in the server's log (docs/api.md, Audit events).
     log = signet.error_log()
     for s in trail.secrets:
         for f in secret_forms(s):

@@ -1,5 +1,5 @@
-"""API.md section 2 (without TOTP) and the signetctl account/key commands
-of section 7: Bearer authentication, revocation, tenancy."""
+"""docs/api.md, Authentication and API keys (without TOTP), and the
+signetctl account/key commands: Bearer authentication, revocation, tenancy."""
 
 import base64
 import os

@@ -1,4 +1,4 @@
-"""API.md section 7 and issue 6: `signetctl backup DIR` (a hot backup taken
+"""docs/signetctl.8 and issue 6: `signetctl backup DIR` (a hot backup taken
 while Signet serves and writes, which `signetctl --home DIR` opens and a
 server started on it serves), `signetctl verify`, `signetctl stats` and
 `stats --maintain` (docs/operations.md sections 9 to 11)."""

@@ -1,4 +1,5 @@
-"""API.md section 1: request bodies: size cap, content type, strict JSON."""
+"""docs/api.md, Conventions: request bodies: size cap, content type, strict
+JSON."""
 
 import json
 

@@ -1,6 +1,7 @@
-"""API.md sections 7-9: SIGNET_* environment variables reach the app through
-either web server; SIGNET_<KEY> overrides SIGNET_HOME/signet.conf; the master
-key may live outside SIGNET_HOME (SIGNET_MASTER_KEY_FILE)."""
+"""docs/operations.md (Configuration): SIGNET_* environment variables reach
+the app through either web server; SIGNET_<KEY> overrides
+SIGNET_HOME/signet.conf; the master key may live outside SIGNET_HOME
+(SIGNET_MASTER_KEY_FILE)."""
 
 import json
 import os

@@ -1,4 +1,5 @@
-"""API.md section 1: envelopes, request ids, routing, 404/405, paging."""
+"""docs/api.md, Conventions: envelopes, request ids, routing, 404/405,
+paging."""
 
 from harness import (ENDPOINT_ID_RE, allow_set, describe, err, no_content, ok,
                      ok_list, request_id)

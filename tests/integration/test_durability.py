@@ -1,5 +1,5 @@
-"""API.md section 1: "A 2xx answer to a write means the change is durably
-committed: it survives kill -9 of any process and a restart."""
+"""docs/api.md, Conventions: "A 2xx answer to a write means the change is
+durably committed: it survives kill -9 of any process and a restart."""
 
 import os
 import signal

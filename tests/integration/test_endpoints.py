@@ -1,4 +1,4 @@
-"""API.md section 3: outbound endpoints (create, list, get, delete, validation)."""
+"""docs/api.md: outbound endpoints (create, list, get, delete, validation)."""
 
 import base64
 import datetime

@@ -1,4 +1,4 @@
-"""API.md section 5: enterprise webhook signing keys registered as inline
+"""docs/api.md: enterprise webhook signing keys registered as inline
 JWKS (keys made by the `jose` npm library), listing, revocation, tombstoned
 keyIds, and JWS verification of `jose`-made signatures, through each web
 server."""

@@ -1,4 +1,4 @@
-"""API.md section 5: enterprises (create, list, get), through each web server."""
+"""docs/api.md: enterprises (create, list, get), through each web server."""
 
 import re
 import time

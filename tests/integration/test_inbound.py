@@ -1,6 +1,6 @@
-"""API.md section 4: inbound forward endpoints (UUIDv7 ids), their delivery
-signing keys (the rules of section 3), sign/verify, and the standardwebhooks
-library checking a delivery signed by Signet."""
+"""docs/api.md: inbound forward endpoints (UUIDv7 ids), their delivery
+signing keys (the rules of outbound endpoints), sign/verify, and the
+standardwebhooks library checking a delivery signed by Signet."""
 
 import base64
 import datetime

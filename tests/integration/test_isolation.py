@@ -7,7 +7,7 @@ For every route that takes credentials:
 - another account's token against this account's resources (endpoint, its
   signing key, inbound endpoint, its signing key, enterprise, enterprise
   key, workspace, workspace key): exactly the answer for a random absent id
-  of the same shape (API.md section 1: 404 ENDPOINT_NOT_FOUND on endpoint
+  of the same shape (docs/api.md, Tenancy: 404 ENDPOINT_NOT_FOUND on endpoint
   paths, else 404 NOT_FOUND), and nothing changes;
 - a member key: 403 FORBIDDEN for every admin action, before any OTP check.
 

@@ -1,7 +1,8 @@
-"""API.md sections 5 and 9: enterprise keys registered by JWKS URI, fetched
-over HTTPS (GnuTLS) from a local TLS server with a throwaway test CA
-(jwks_server.py), and every way such a fetch is refused with 400
-JWKS_FETCH_FAILED and a reason, through each web server."""
+"""docs/api.md (Enterprise webhook signing keys) and docs/operations.md
+(Configuration): enterprise keys registered by JWKS URI, fetched over HTTPS
+(GnuTLS) from a local TLS server with a throwaway test CA (jwks_server.py),
+and every way such a fetch is refused with 400 JWKS_FETCH_FAILED and a
+reason, through each web server."""
 
 import json
 import os

@@ -1,7 +1,7 @@
-"""API.md section 7 and issue 6: `GET /metrics` (no auth) in the Prometheus
-text exposition format, with request counts by route template and status, a
-latency histogram and storage figures, counted for the whole worker pool
-(docs/operations.md section 12)."""
+"""docs/api.md (Health and metrics) and issue 6: `GET /metrics` (no auth) in
+the Prometheus text exposition format, with request counts by route template
+and status, a latency histogram and storage figures, counted for the whole
+worker pool (docs/operations.md section 12)."""
 
 import concurrent.futures
 import math

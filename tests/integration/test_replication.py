@@ -1,7 +1,7 @@
 """Issue 9: three sites of one Berkeley DB replication group (repmgr), each
 with its own SIGNET_HOME and its own web server, on 127.0.0.1.
 
-API.md section 1: a replica answers writes 503 SERVICE_UNAVAILABLE; this
+docs/api.md, Error codes: a replica answers writes 503 SERVICE_UNAVAILABLE; this
 suite checks the whole life of a group: reads everywhere, writes on the
 master only, signetctl on either, and a failover after kill -9 of every
 process of the master's site, which the old master then rejoins."""

@@ -1,6 +1,6 @@
-"""API.md section 8: "A copy of the database and log files alone reveals no
-secret, no TOTP secret and no token", and section 7: secrets never appear in
-any log."""
+"""docs/operations.md (Security notes): "A copy of the database and log files
+alone reveals no secret, no TOTP secret and no token", and docs/api.md (Audit
+events): secrets never appear in any log."""
 
 import base64
 import os

@@ -1,4 +1,4 @@
-"""API.md section 3: Standard Webhooks `sign` and `verify`."""
+"""docs/api.md: Standard Webhooks `sign` and `verify`."""
 
 import re
 import time

@@ -1,4 +1,4 @@
-"""API.md section 3: signing keys of an endpoint, their rules, and the race."""
+"""docs/api.md: signing keys of an endpoint, their rules, and the race."""
 
 import threading
 

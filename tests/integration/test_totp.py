@@ -1,6 +1,7 @@
-"""API.md sections 1, 2, 5, 7 and 8: TOTP enrolment (`signetctl totp enroll`)
-and the X-OTP header that registering and revoking enterprise keys need
-(RFC 6238: HMAC-SHA1, 6 digits, 30 s steps, +-1 step, each code once)."""
+"""docs/api.md (Authentication and API keys, enterprise keys): TOTP enrolment
+(`signetctl totp enroll`) and the X-OTP header that registering and revoking
+enterprise keys need (RFC 6238: HMAC-SHA1, 6 digits, 30 s steps, +-1 step,
+each code once)."""
 
 import base64
 import os

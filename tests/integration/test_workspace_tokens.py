@@ -1,4 +1,4 @@
-"""API.md section 6: `POST /v1/{workspace}/verify-token`, with JWTs signed by
+"""docs/api.md: `POST /v1/{workspace}/verify-token`, with JWTs signed by
 the `jose` npm library using the private keys Signet hands out, and `jose`'s
 createRemoteJWKSet reading Signet's jwks.json."""
 

@@ -1,4 +1,4 @@
-"""API.md section 6: workspaces and their server-generated signing key pairs
+"""docs/api.md: workspaces and their server-generated signing key pairs
 (create, list, get, PATCH, roll, DELETE), the public jwks.json, and that no
 private key handed out is ever left on disk.
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Key pairs, RFC 7638 thumbprints and compact JWSs made by the `jose` npm
-// library (v5), for the enterprise webhook signing-key tests (API.md
-// section 5).  One process does a whole batch, so that a test module pays
-// for node's start and for RSA key generation once.
+// library (v5), for the enterprise webhook signing-key tests (docs/api.md,
+// Enterprise webhook signing keys).  One process does a whole batch, so
+// that a test module pays for node's start and for RSA key generation once.
 //
 // Usage: node tests/interop/ent_jose.js < batch.json
 //   batch: {"ops": [op, ...]}; prints {"results": [result, ...]} (same order)

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Workspace signing keys (API.md section 6) driven by the `jose` npm library,
+// Workspace signing keys (docs/api.md) driven by the `jose` npm library,
 // as a client of Signet's server-generated key pairs would use them.
 //
 // Every mode reads one JSON object on stdin and prints one JSON object on
