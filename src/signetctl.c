@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -563,7 +564,9 @@ static const struct cmd cmds[] = {
 
 /*
  * Root on a home owned by someone else: become that user, so that files
- * created in the environment (logs, regions) stay writable by the service.
+ * created in the environment (logs, regions, metrics.shm) stay writable by
+ * the service.  The supplementary groups go too: root's would otherwise
+ * stay with the process.
  */
 static int
 become_owner(const char *home)
@@ -572,7 +575,8 @@ become_owner(const char *home)
 
 	if (geteuid() != 0 || stat(home, &st) == -1 || st.st_uid == 0)
 		return 0;
-	if (setgid(st.st_gid) == -1 || setuid(st.st_uid) == -1)
+	if (setgroups(1, &st.st_gid) == -1 || setgid(st.st_gid) == -1 ||
+	    setuid(st.st_uid) == -1)
 		return fail("IO_ERROR", "cannot switch to the owner of %s",
 		    home);
 	return 0;
