@@ -1,4 +1,4 @@
-# Shared by scripts/run and scripts/test (sourced, not run).
+# Shared by scripts/run, scripts/test and scripts/test-package (sourced, not run).
 
 # Debian packages to build Signet and run it behind either web server.
 SIGNET_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
@@ -7,6 +7,8 @@ SIGNET_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
 SIGNET_LIGHTTPD_PACKAGES="lighttpd lighttpd-mod-openssl"
 SIGNET_APACHE_PACKAGES="apache2 libapache2-mod-fcgid"
 SIGNET_TEST_PACKAGES="python3 python3-pytest python3-requests python3-yaml python3-cryptography openssl gnutls-bin"
+# scripts/test-package: build the Debian package, serve it through nginx too.
+SIGNET_PACKAGE_PACKAGES="debhelper dpkg-dev fakeroot lintian nginx python3 curl"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <pwd.h>
@@ -610,8 +611,10 @@ backup_dir_for(const struct stat *home, const char *dir)
 
 /*
  * Root on a home owned by someone else: become that user, so that files
- * created in the environment (logs, regions) stay writable by the service.
- * backup (when not NULL) is the directory a backup goes to.
+ * created in the environment (logs, regions, metrics.shm) stay writable by
+ * the service.  The supplementary groups go too: root's would otherwise
+ * stay with the process.  backup (when not NULL) is the directory a backup
+ * goes to.
  */
 static int
 become_owner(const char *home, const char *backup)
@@ -622,7 +625,8 @@ become_owner(const char *home, const char *backup)
 		return 0;
 	if (backup != NULL && backup_dir_for(&st, backup) != 0)
 		return 1;
-	if (setgid(st.st_gid) == -1 || setuid(st.st_uid) == -1)
+	if (setgroups(1, &st.st_gid) == -1 || setgid(st.st_gid) == -1 ||
+	    setuid(st.st_uid) == -1)
 		return fail("IO_ERROR", "cannot switch to the owner of %s",
 		    home);
 	return 0;
