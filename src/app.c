@@ -15,6 +15,7 @@
 #include "signet/audit.h"
 #include "signet/ctx.h"
 #include "signet/expiry.h"
+#include "signet/usage.h"
 #include "signet/ids.h"
 #include "signet/json.h"
 #include "signet/log.h"
@@ -123,6 +124,7 @@ app_tick(struct app *app)
 	if (store_replicated(app->store) && (store_role(app->store, &r) !=
 	    SIG_OK || !r.master))
 		return 0;
+	(void)usage_flush(app->store, now * 1000000, app->cfg.housekeeping_seconds);
 	return expiry_sweep(app->store, now, EXPIRY_BATCH, &more);
 }
 

@@ -17,6 +17,7 @@
 #include "signet/jws.h"
 #include "signet/log.h"
 #include "signet/records.h"
+#include "signet/usage.h"
 #include "signet/validate.h"
 
 #define MAX_AGE_MIN		300
@@ -252,10 +253,22 @@ entkey_revoke(struct store_txn *t, const char *ent, json_object *rec,
 	return store_put(t, TBL_ENTKEYS, rid, rec);
 }
 
+int
+entkey_mark_verified(json_object *rec, int64_t at_us)
+{
+	if (json_i64(rec, "lastVerifiedAt") >= at_us / 1000000)
+		return 0;
+	json_object_object_add(rec, "lastVerifiedAt",
+	    json_object_new_int64(at_us / 1000000));
+	return 1;
+}
+
 json_object *
-entkey_view(json_object *rec)
+entkey_view(const char *ent, json_object *rec)
 {
 	json_object	*o = json_object_new_object();
+	char		 rid[ENTKEY_RID_MAX], ts[32];
+	int64_t		 at = json_i64(rec, "lastVerifiedAt"), seen;
 
 	json_object_object_add(o, "keyId", json_copy(rec, "keyId"));
 	json_object_object_add(o, "name", json_copy(rec, "name"));
@@ -270,6 +283,11 @@ entkey_view(json_object *rec)
 	json_object_object_add(o, "createdBy", json_copy(rec, "createdBy"));
 	json_object_object_add(o, "revokedAt", json_time(rec, "revokedAt", 0));
 	json_object_object_add(o, "revokedBy", json_copy(rec, "revokedBy"));
+	entkey_record_id(ent, json_str(rec, "keyId"), rid);
+	if ((seen = usage_seen(rid) / 1000000) > at)
+		at = seen;
+	json_object_object_add(o, "lastVerifiedAt", at != 0 ?
+	    json_object_new_string(ids_time(at, 0, ts)) : NULL);
 	return o;
 }
 
@@ -434,6 +452,12 @@ entkey_verify(struct store *s, const struct config *cfg, const char *ent,
 	ok = jws_verify(&j, &k, reason);
 	jwk_free(&k);
 	*out = verdict(ok, j.kid, j.alg, ok ? NULL : reason);
+	if (ok) {
+		char	 rid[ENTKEY_RID_MAX];
+
+		entkey_record_id(ent, j.kid, rid);
+		usage_note(USAGE_ENTKEY, NULL, rid, ids_now_us());
+	}
 done:
 	jws_free(&j);
 	json_object_put(r.rec);

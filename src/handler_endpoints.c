@@ -12,6 +12,7 @@
 
 #include "signet/app.h"
 #include "signet/expiry.h"
+#include "signet/usage.h"
 #include "signet/handlers.h"
 #include "signet/ids.h"
 #include "signet/json.h"
@@ -33,6 +34,7 @@ struct endpoint_kind {
 	struct ctx_param params[2];	/* the endpoint id, a signing key id */
 	enum sig_err	(*new_id)(char *out);
 	const char	*resource;	/* audit resource type */
+	enum usage_where usage;		/* where its keys' verifications go */
 };
 
 static enum sig_err
@@ -55,7 +57,7 @@ const struct endpoint_kind endpoint_outbound = {
 	{ { valid_endpoint_id,
 	    "endpoint id must be ep_ followed by 32 lowercase hex digits" },
 	    SK_PARAM },
-	new_ep_id, "endpoint",
+	new_ep_id, "endpoint", USAGE_ENDPOINT,
 };
 
 const struct endpoint_kind endpoint_inbound = {
@@ -63,7 +65,7 @@ const struct endpoint_kind endpoint_inbound = {
 	{ { valid_uuid_v7,
 	    "inbound endpoint id must be a UUIDv7 in canonical lowercase form" },
 	    SK_PARAM },
-	new_inbound_id, "inbound_endpoint",
+	new_inbound_id, "inbound_endpoint", USAGE_INBOUND,
 };
 
 /* The public view of an endpoint record of the route's kind. */
@@ -685,6 +687,9 @@ verify_tx(struct ctx *c, struct store_txn *t, void *arg)
 	json_object_put(rec);
 	if (found < 0)
 		return SIG_EINTERNAL;
+	if (found)
+		usage_note(((const struct endpoint_kind *)c->route_arg)->usage,
+		    c->params[0], key_id, ids_now_us());
 	c->data = json_object_new_object();
 	json_object_object_add(c->data, "valid",
 	    json_object_new_boolean(found));

@@ -36,8 +36,7 @@ enterprise_view(struct ctx *c, json_object *rec)
 static json_object *
 key_view(struct ctx *c, json_object *rec)
 {
-	(void)c;
-	return entkey_view(rec);
+	return entkey_view(c->params[0], rec);
 }
 
 /* The path: an enterprise id, then a keyId. */
@@ -185,7 +184,7 @@ key_register_tx(struct ctx *c, struct store_txn *t, void *arg)
 	entkey_record_id(k->ent, k->key_id, rid);
 	if ((rc = ctx_audit(t, c, "webhook_signing_key.registered",
 	    "webhook_signing_key", rid)) == SIG_OK)
-		c->data = entkey_view(rec);
+		c->data = entkey_view(k->ent, rec);
 	json_object_put(rec);
 	return rc;
 }
@@ -291,7 +290,7 @@ key_revoke_tx(struct ctx *c, struct store_txn *t, void *arg)
 	if (rc == SIG_OK && (rc = ctx_audit(t, c,
 	    "webhook_signing_key.revoked", "webhook_signing_key", rid)) ==
 	    SIG_OK)
-		c->data = entkey_view(rec);
+		c->data = entkey_view(c->params[0], rec);
 	json_object_put(rec);
 	return rc;
 }

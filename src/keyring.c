@@ -12,6 +12,7 @@
 #include "signet/json.h"
 #include "signet/keyring.h"
 #include "signet/log.h"
+#include "signet/usage.h"
 
 #define HINT_LEN	4
 #define PUBLIC_PREFIX	"whpk_"
@@ -306,6 +307,36 @@ keyring_expired(json_object *rec, int64_t now)
 	return ids;
 }
 
+int
+keyring_mark_verified(json_object *rec, const char *key_id, int64_t at_us)
+{
+	json_object	*keys = keys_in(rec), *key;
+	size_t		 i;
+
+	for (i = 0; i < nkeys(keys); i++) {
+		key = json_object_array_get_idx(keys, i);
+		if (strcmp(field(key, "id"), key_id) != 0)
+			continue;
+		if (json_i64(key, "last_verified_at") >= at_us / 1000000)
+			return 0;
+		forget_list(rec);
+		json_object_object_add(key, "last_verified_at",
+		    json_object_new_int64(at_us / 1000000));
+		return 1;
+	}
+	return -1;
+}
+
+/* When key last verified, in seconds: the record's or the table's. */
+static int64_t
+last_verified(json_object *key)
+{
+	int64_t	 stored = json_i64(key, "last_verified_at");
+	int64_t	 seen = usage_seen(field(key, "id")) / 1000000;
+
+	return seen > stored ? seen : stored;
+}
+
 int64_t
 keyring_next_expiry(json_object *rec)
 {
@@ -346,7 +377,7 @@ key_view(json_object *key)
 	json_object_object_add(o, "expires_at",
 	    time_or_null(json_i64(key, "expires_at")));
 	json_object_object_add(o, "last_verified_at",
-	    time_or_null(json_i64(key, "last_verified_at")));
+	    time_or_null(last_verified(key)));
 	if (type_of(key) == KEY_ED25519)
 		json_object_object_add(o, "public_key",
 		    json_object_new_string(field(key, "public_key")));
@@ -363,7 +394,24 @@ key_view(json_object *key)
 struct kept {
 	json_object	*list;
 	int64_t		 until;		/* 0: for ever */
+	int64_t		 verified;	/* the sum of the keys' last_verified */
 };
+
+/* The sum of the last verification times of rec's current keys. */
+static int64_t
+verified_sum(json_object *keys, int64_t now)
+{
+	json_object	*key;
+	int64_t		 sum = 0;
+	size_t		 i;
+
+	for (i = 0; i < nkeys(keys); i++) {
+		key = json_object_array_get_idx(keys, i);
+		if (is_current(key, now))
+			sum += last_verified(key);
+	}
+	return sum;
+}
 
 static int
 print_kept(json_object *jso, struct printbuf *pb, int level, int flags)
@@ -398,10 +446,12 @@ keyring_list(json_object *rec, int64_t now)
 	struct kept	*k = json_object_get_userdata(rec);
 	const char	*s;
 	char		*text;
-	int64_t		 exp, until = 0;
+	int64_t		 exp, until = 0, verified = verified_sum(keys, now);
 	size_t		 i, n = nkeys(keys);
 
-	if (k != NULL && (k->until == 0 || now < k->until))
+	/* The times are read before the views: a later verify rebuilds. */
+	if (k != NULL && (k->until == 0 || now < k->until) &&
+	    k->verified == verified)
 		return json_object_get(k->list);
 	out = json_object_new_array();
 	for (i = 0; i < n; i++) {
@@ -426,6 +476,7 @@ keyring_list(json_object *rec, int64_t now)
 	    json_object_free_userdata);
 	k->list = json_object_get(out);
 	k->until = until;
+	k->verified = verified;
 	json_object_set_userdata(rec, k, put_kept);
 	return out;
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -22,11 +23,13 @@ struct shm {
 	/* Not metrics, but shared the same way (appended: older files grow). */
 	uint64_t		 auth_generation;	/* bumped by revocations */
 	uint64_t		 slots_claimed;	/* processes that asked for one */
+	int64_t			 usage_claim;	/* the last usage flush */
+	struct shm_usage	 usage[SHM_USAGE_SLOTS];
 };
 
 /* The file as the first version laid it out: 8-byte cells, no padding. */
-_Static_assert(sizeof(struct shm) == 8 * (1 + SHM_ROUTES * SHM_STATUSES +
-    SHM_ROUTES * SHM_BUCKETS + SHM_ROUTES + SHM_COUNTERS + 2),
+_Static_assert(offsetof(struct shm, usage_claim) == 8 * (1 + SHM_ROUTES *
+    SHM_STATUSES + SHM_ROUTES * SHM_BUCKETS + SHM_ROUTES + SHM_COUNTERS + 2),
     "metrics.shm layout changed");
 
 static enum sig_err	map_file(const char *, int);
@@ -109,6 +112,27 @@ shm_generation_bump(void)
 		return 0;
 	__atomic_fetch_add(&shm->auth_generation, 1, __ATOMIC_SEQ_CST);
 	return 1;
+}
+
+struct shm_usage *
+shm_usage(size_t *n)
+{
+	*n = SHM_USAGE_SLOTS;
+	return shm == NULL ? NULL : shm->usage;
+}
+
+int
+shm_usage_claim(int64_t now_us, int64_t period_us)
+{
+	int64_t	 last;
+
+	if (shm == NULL)
+		return 0;
+	last = __atomic_load_n(&shm->usage_claim, __ATOMIC_ACQUIRE);
+	if (now_us - last < period_us && now_us >= last)
+		return 0;
+	return __atomic_compare_exchange_n(&shm->usage_claim, &last, now_us, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 unsigned

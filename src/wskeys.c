@@ -12,6 +12,7 @@
 #include "signet/jwk.h"
 #include "signet/jws.h"
 #include "signet/records.h"
+#include "signet/usage.h"
 #include "signet/wskeys.h"
 
 #define CLAIM_LEEWAY		60
@@ -164,10 +165,22 @@ wskey_unusable(json_object *rec, int64_t now)
 	return NULL;
 }
 
+int
+wskey_mark_verified(json_object *rec, int64_t at_us)
+{
+	if (json_i64(rec, "last_verified_at") >= at_us)
+		return 0;
+	json_object_object_add(rec, "last_verified_at",
+	    json_object_new_int64(at_us));
+	return 1;
+}
+
 json_object *
 wskey_view(json_object *rec)
 {
 	json_object	*o = json_object_new_object();
+	char		 ts[32];
+	int64_t		 at = json_i64(rec, "last_verified_at"), seen;
 
 	json_object_object_add(o, "id",
 	    json_object_new_string(json_str(rec, "id")));
@@ -188,6 +201,10 @@ wskey_view(json_object *rec)
 	json_object_object_add(o, "rolled_by", json_copy(rec, "rolled_by"));
 	json_object_object_add(o, "deleted_at", json_time(rec, "deleted_at", 1));
 	json_object_object_add(o, "deleted_by", json_copy(rec, "deleted_by"));
+	if ((seen = usage_seen(json_str(rec, "uid"))) > at)
+		at = seen;
+	json_object_object_add(o, "last_verified_at", at != 0 ?
+	    json_object_new_string(ids_time(at, 1, ts)) : NULL);
 	return o;
 }
 
@@ -334,6 +351,7 @@ done:
 		    json_object_new_string(json_str(rec, "uid")));
 		json_object_object_add(*out, "claims", claims);
 		claims = NULL;
+		usage_note(USAGE_WSKEY, NULL, json_str(rec, "uid"), now);
 	}
 	jws_free(&j);
 	json_object_put(claims);

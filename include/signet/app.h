@@ -38,8 +38,9 @@ int	app_maintain(struct app *);
 
 /*
  * Housekeeping that runs on a clock: at most once every housekeeping_seconds
- * (default 60) per process, erase the endpoint keys that expired (a bounded
- * batch; expiry.h).  Returns how many keys were erased.
+ * (default 60) per process, store the keys' last verification times (one
+ * process per period; usage.h) and erase the endpoint keys that expired (a
+ * bounded batch; expiry.h).  Returns how many keys were erased.
  */
 int	app_tick(struct app *);
 

@@ -76,8 +76,14 @@ enum sig_err	entkey_load(struct store_txn *t, const char *ent,
 enum sig_err	entkey_revoke(struct store_txn *t, const char *ent,
 		    json_object *rec, json_object *actor);
 
-/* The public view of a key record. */
-json_object	*entkey_view(json_object *rec);
+/*
+ * The public view of a key record of enterprise ent, lastVerifiedAt the
+ * later of the record's and the shared table's (usage.h).
+ */
+json_object	*entkey_view(const char *ent, json_object *rec);
+
+/* Record a verification at at_us in rec: 1 when later than rec's, else 0. */
+int	entkey_mark_verified(json_object *rec, int64_t at_us);
 
 /*
  * The verdict on the compact JWS compact (with the detached payload when

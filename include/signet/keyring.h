@@ -97,6 +97,14 @@ enum sig_err	keyring_set_expiry(json_object *rec, const char *key_id,
  */
 json_object	*keyring_expired(json_object *rec, int64_t now);
 
+/*
+ * Record that key_id verified something at at_us (kept to the second):
+ * 1 when that is later than what rec held, 0 when not, -1 when rec has no
+ * such key.
+ */
+int	keyring_mark_verified(json_object *rec, const char *key_id,
+	    int64_t at_us);
+
 /* The earliest expires_at of rec's keys, or 0 when none expires. */
 int64_t	keyring_next_expiry(json_object *rec);
 
@@ -107,10 +115,11 @@ int64_t	keyring_next_expiry(json_object *rec);
 
 /*
  * The public view of rec's current keys, oldest first: [{id, type,
- * key_hint, created_at, expires_at, last_verified_at, public_key?}].  A new
- * reference to an array kept on rec (until a change of the keys, or the
- * next expiry): read-only, and printed always as compact JSON without
- * escaped slashes, whatever the flags.
+ * key_hint, created_at, expires_at, last_verified_at, public_key?}], with
+ * last_verified_at the later of rec's and the shared table's (usage.h).  A
+ * new reference to an array kept on rec (until a change of the keys, the
+ * next expiry, or a newer verification): read-only, and printed always as
+ * compact JSON without escaped slashes, whatever the flags.
  */
 json_object	*keyring_list(json_object *rec, int64_t now);
 

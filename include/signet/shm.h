@@ -22,6 +22,22 @@
 #define SHM_BUCKETS	12	/* latency buckets; the last is +Inf */
 #define SHM_COUNTERS	2	/* enum metric_counter */
 
+#define SHM_USAGE_SLOTS		2048	/* keys noted between two flushes */
+#define SHM_USAGE_RECORD	64
+#define SHM_USAGE_KEY		320
+
+/* One key's last verification (usage.h), as it lies in the file. */
+struct shm_usage {
+	uint64_t	 state;		/* 0 free, 1 being filled, 2 in use */
+	uint64_t	 hash;		/* of key */
+	int64_t		 at_us;		/* the latest verify (atomic max) */
+	int64_t		 flushed_us;	/* at_us when last written to storage */
+	uint32_t	 where;		/* enum usage_where */
+	uint32_t	 unused;
+	char		 record[SHM_USAGE_RECORD];
+	char		 key[SHM_USAGE_KEY];
+};
+
 /* The request counters, as they lie in the file. */
 struct shm_requests {
 	uint64_t	 requests[SHM_ROUTES][SHM_STATUSES];
@@ -59,6 +75,18 @@ int	shm_generation(uint64_t *gen);
 
 /* Add one to the generation cell (sequentially consistent); 0: unmapped. */
 int	shm_generation_bump(void);
+
+/*
+ * The usage table: *n slots for atomic updates, or NULL when the file is
+ * not mapped.
+ */
+struct shm_usage	*shm_usage(size_t *n);
+
+/*
+ * Claim the usage flush of this period: 1 when no process claimed one in
+ * the last period_us before now_us (then this one has), else 0; 0 unmapped.
+ */
+int	shm_usage_claim(int64_t now_us, int64_t period_us);
 
 /*
  * A small number, different for each process that asks while fewer than

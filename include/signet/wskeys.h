@@ -84,8 +84,14 @@ enum sig_err	wskey_delete(struct store_txn *t, json_object *rec,
  */
 const char	*wskey_unusable(json_object *rec, int64_t now_us);
 
-/* The public view of a key record. */
+/*
+ * The public view of a key record, last_verified_at the later of the
+ * record's and the shared table's (usage.h).
+ */
 json_object	*wskey_view(json_object *rec);
+
+/* Record a verification at at_us in rec: 1 when later than rec's, else 0. */
+int	wskey_mark_verified(json_object *rec, int64_t at_us);
 
 /*
  * The public JWKs of workspace slug's keys usable at now_us, oldest first,
