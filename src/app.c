@@ -25,6 +25,7 @@
 
 #define AUDIT_PRUNE_BATCH	500
 #define EXPIRY_BATCH		50
+#define EXPIRY_BUDGET_US	200000	/* of one tick's erasing */
 
 /*
  * Splice c->secret into the body right after `{"data":{`, wiping every
@@ -112,20 +113,34 @@ app_maintain(struct app *app)
 int
 app_tick(struct app *app)
 {
-	static int64_t	 last;
 	struct store_role r;
-	int64_t		 now = ids_now_us() / 1000000;
-	int		 more;
+	int64_t		 start = ids_now_us(), now = start / 1000000;
+	int		 more, erased = 0;
 
-	if (now - last < app->cfg.housekeeping_seconds && now >= last)
+	if (now - app->tick_last < app->cfg.housekeeping_seconds &&
+	    now >= app->tick_last)
 		return 0;
-	last = now;
+	app->tick_last = now;
 	/* A replica erases nothing itself: the master's erasures arrive. */
 	if (store_replicated(app->store) && (store_role(app->store, &r) !=
 	    SIG_OK || !r.master))
 		return 0;
 	(void)usage_flush(app->store, now * 1000000, app->cfg.housekeeping_seconds);
-	return expiry_sweep(app->store, now, EXPIRY_BATCH, &more);
+	/* A backlog goes on while the budget lasts, and at the next tick. */
+	do
+		erased += expiry_sweep(app->store, now, EXPIRY_BATCH, &more);
+	while (more && ids_now_us() - start < EXPIRY_BUDGET_US);
+	return erased;
+}
+
+long
+app_tick_wait(const struct app *app)
+{
+	int64_t	 wait = app->tick_last + app->cfg.housekeeping_seconds -
+	    ids_now_us() / 1000000;
+
+	return wait < 1 ? 1 : wait > app->cfg.housekeeping_seconds ?
+	    app->cfg.housekeeping_seconds : (long)wait;
 }
 
 void

@@ -16,6 +16,7 @@ struct app {
 	struct config		 cfg;
 	struct master_key	 mk;
 	struct store		*store;
+	int64_t			 tick_last;	/* app_tick's last run, seconds */
 };
 
 /*
@@ -40,9 +41,12 @@ int	app_maintain(struct app *);
  * Housekeeping that runs on a clock: at most once every housekeeping_seconds
  * (default 60) per process, store the keys' last verification times (one
  * process per period; usage.h) and erase the endpoint keys that expired (a
- * bounded batch; expiry.h).  Returns how many keys were erased.
+ * batch bounded in time; expiry.h).  Returns how many keys were erased.
  */
 int	app_tick(struct app *);
+
+/* Seconds until app_tick has work again (at least 1). */
+long	app_tick_wait(const struct app *);
 
 /* Close the store and wipe the master key. */
 void	app_close(struct app *);

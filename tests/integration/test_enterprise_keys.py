@@ -26,7 +26,7 @@ ALGS = ["RS256", "PS256", "ES256", "ES384", "ES512", "EdDSA"]
 KTY = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "ES384": "EC", "ES512": "EC",
        "EdDSA": "OKP"}
 INLINE_FIELDS = {"keyId", "name", "status", "source", "kty", "alg", "thumbprint",
-                 "createdAt", "createdBy", "revokedAt", "revokedBy"}
+                 "createdAt", "createdBy", "revokedAt", "revokedBy", "lastVerifiedAt"}
 PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k"]
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")

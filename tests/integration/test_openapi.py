@@ -187,7 +187,9 @@ def test_public_and_service_token_security():
                 continue
             sec = op.get("security", doc.get("security"))
             names = {n for req in sec for n in req}
-            if normalize(path) in ("/healthz", "/metrics", "/v1/{}/jwks.json"):
+            if normalize(path) in ("/healthz", "/metrics", "/v1/{}/jwks.json",
+                                   "/v1/endpoints/{}/jwks.json",
+                                   "/v1/inbound-endpoints/{}/jwks.json"):
                 assert sec == [], "%s %s should need no credentials" % (method, path)
             elif path.startswith("/v1/{workspace}") or path.startswith("/v1/workspaces"):
                 assert names == {"BearerAuth", "ServiceToken"}, (method, path, sec)

@@ -27,7 +27,7 @@ UID_RE = re.compile(r"^signing_key_[0-9a-f]{24}$")
 MICRO_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 KEY_FIELDS = {"id", "uid", "status", "algorithm", "allowed_domains", "expiry_at",
               "public_key_pem", "created_at", "created_by", "rolled_at", "rolled_by",
-              "deleted_at", "deleted_by"}
+              "deleted_at", "deleted_by", "last_verified_at"}
 PRIVATE_FIELDS = {"private_key_pem", "private_key_base64"}
 ALGORITHMS = ("ES256", "EdDSA", "RS256")
 
