@@ -1,4 +1,4 @@
-"""API.md section 10, key lifecycle, for outbound (/v1/endpoints) and inbound
+"""Key lifecycle (docs/api.md, Endpoint signing keys), for outbound (/v1/endpoints) and inbound
 (/v1/inbound-endpoints) endpoints alike (every test runs against both bases):
 key objects and types, expires_at, GET/PATCH of one key, rotate, keys current
 exactly to the second, erasure of expired keys by the clock-driven sweep (also
@@ -6,7 +6,7 @@ in an idle service), Ed25519 v1a signatures checked here (Python
 `cryptography`), by Node (tests/interop/ed25519.js: crypto.verify with the
 whpk_ key, jose with the jwks.json key) and by `openssl pkeyutl`, the public
 jwks.json, a race of rotate/patch/create/delete, no private key anywhere, and
-last_verified_at (xfail until it is built).
+last_verified_at.
 
 The module runs its own instance per web server with housekeeping_seconds = 1
 (SIGNET_HOUSEKEEPING_SECONDS), so that expired keys are erased within seconds.
@@ -53,7 +53,6 @@ PKCS8_ED25519_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
 EXPIRY_ACTOR = {"id": "signet", "name": "key expiry"}
 GRACE_DEFAULT = 86400
 GRACE_MAX = 604800
-LVA_XFAIL = pytest.mark.xfail(reason="last_verified_at not built yet", strict=False)
 
 
 # --- the two bases ---------------------------------------------------------------------------
@@ -1135,7 +1134,7 @@ def test_interop_standardwebhooks_ignores_v1a(inst, kind, tok):
     assert not bad, out
 
 
-# --- last_verified_at (xfail until built) --------------------------------------------------------
+# --- last_verified_at --------------------------------------------------------
 
 def early_verifies(inst):
     """At the module's start: per kind, an endpoint with a verified key and a
@@ -1184,7 +1183,7 @@ def _check_lva(inst, kind, tok, info):
 
 
 def test_last_verified_at_null_before_verify(inst, kind, tok):
-    """Holds already (not xfail): null until a verify matches the key."""
+    """Null until a verify matches the key."""
     info = inst.early[kind.name]
     assert all(k["last_verified_at"] is None for k in info["before"]), info["before"]
     ep = create_ep(inst, kind, tok, key_type="ed25519")
@@ -1198,7 +1197,6 @@ def test_last_verified_at_null_before_verify(inst, kind, tok):
     assert list_keys(inst, kind, tok, ep["id"])[0]["last_verified_at"] is None
 
 
-@LVA_XFAIL
 def test_last_verified_at_appears_and_survives(inst):
     """Last in the file: the early verifies are nearly 60 s old by now."""
     early = inst.early
