@@ -155,34 +155,26 @@ find_current(json_object *keys, const char *key_id, int64_t now)
 	return -1;
 }
 
-/* Seal k into a key entry of rec. */
-static enum sig_err
-append(const struct master_key *mk, json_object *rec, const struct new_key *k)
+/*
+ * The stored entry of k (its public members; sealed, when not NULL, is the
+ * sealed secret): what a key's view is made from.
+ */
+static json_object *
+entry(const struct new_key *k, const char *sealed)
 {
-	json_object	*key;
-	const char	*hint;
-	char		*sealed;
-	enum sig_err	 rc;
+	json_object	*key = json_object_new_object();
+	const char	*text = k->type == KEY_HMAC ? k->secret : k->public_key;
+	/* An HMAC secret's last characters; a public key's before the '='. */
+	size_t		 end = strlen(text) - (k->type == KEY_HMAC ? 0 : 1);
 
-	if (k->type == KEY_HMAC) {
-		rc = crypto_seal(mk, k->id, k->secret, strlen(k->secret),
-		    &sealed);
-		hint = k->secret + strlen(k->secret) - HINT_LEN;
-	} else {
-		rc = crypto_seal(mk, k->id, k->seed, sizeof(k->seed), &sealed);
-		/* The last characters before the padding. */
-		hint = k->public_key + strlen(k->public_key) - 1 - HINT_LEN;
-	}
-	if (rc != SIG_OK)
-		return rc;
-	forget_list(rec);
-	key = json_object_new_object();
 	json_object_object_add(key, "id", json_object_new_string(k->id));
 	json_object_object_add(key, "type",
 	    json_object_new_string(type_names[k->type]));
-	json_object_object_add(key, "secret", json_object_new_string(sealed));
-	json_object_object_add(key, "hint", json_object_new_string_len(hint,
-	    HINT_LEN));
+	if (sealed != NULL)
+		json_object_object_add(key, "secret",
+		    json_object_new_string(sealed));
+	json_object_object_add(key, "hint", json_object_new_string_len(text +
+	    end - HINT_LEN, HINT_LEN));
 	json_object_object_add(key, "created_at",
 	    json_object_new_int64(k->created_at));
 	json_object_object_add(key, "expires_at",
@@ -190,7 +182,25 @@ append(const struct master_key *mk, json_object *rec, const struct new_key *k)
 	if (k->type == KEY_ED25519)
 		json_object_object_add(key, "public_key",
 		    json_object_new_string(k->public_key));
-	json_object_array_add(keys_of(rec), key);
+	return key;
+}
+
+/* Seal k into a key entry of rec. */
+static enum sig_err
+append(const struct master_key *mk, json_object *rec, const struct new_key *k)
+{
+	char		*sealed;
+	enum sig_err	 rc;
+
+	if (k->type == KEY_HMAC)
+		rc = crypto_seal(mk, k->id, k->secret, strlen(k->secret),
+		    &sealed);
+	else
+		rc = crypto_seal(mk, k->id, k->seed, sizeof(k->seed), &sealed);
+	if (rc != SIG_OK)
+		return rc;
+	forget_list(rec);
+	json_object_array_add(keys_of(rec), entry(k, sealed));
 	free(sealed);
 	return SIG_OK;
 }
@@ -495,25 +505,8 @@ keyring_get(json_object *rec, const char *key_id, int64_t now)
 json_object *
 keyring_new_key_json(const struct new_key *k)
 {
-	json_object	*o, *key = json_object_new_object();
-	char		 hint[HINT_LEN + 1];
-	const char	*text = k->type == KEY_HMAC ? k->secret : k->public_key;
-	size_t		 end = strlen(text) - (k->type == KEY_HMAC ? 0 : 1);
+	json_object	*o, *key = entry(k, NULL);
 
-	/* The same view as a stored key's. */
-	memcpy(hint, text + end - HINT_LEN, HINT_LEN);
-	hint[HINT_LEN] = '\0';
-	json_object_object_add(key, "id", json_object_new_string(k->id));
-	json_object_object_add(key, "type",
-	    json_object_new_string(type_names[k->type]));
-	json_object_object_add(key, "hint", json_object_new_string(hint));
-	json_object_object_add(key, "created_at",
-	    json_object_new_int64(k->created_at));
-	json_object_object_add(key, "expires_at",
-	    json_object_new_int64(k->expires_at));
-	if (k->type == KEY_ED25519)
-		json_object_object_add(key, "public_key",
-		    json_object_new_string(k->public_key));
 	o = key_view(key);
 	json_object_put(key);
 	if (k->type == KEY_HMAC)
