@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "signet/app.h"
 #include "signet/crypto.h"
+#include "signet/ctx.h"
 #include "signet/entkeys.h"
 #include "signet/ids.h"
 #include "signet/json.h"
@@ -155,6 +157,53 @@ START_TEST(test_view_refuses_writes)
 	ck_assert_int_eq(store_view(st, write_in_view, NULL), SIG_EINTERNAL);
 	ck_assert_int_eq(store_read(st, write_in_view, NULL), SIG_EINTERNAL);
 	ck_assert_int_eq(store_run(st, write_in_view, NULL), SIG_OK);
+}
+END_TEST
+
+/* --- ctx_run: the declared access decides, and routes declare writes --- */
+
+static enum sig_err
+count_run(struct ctx *c, struct store_txn *t, void *arg)
+{
+	(*(int *)arg)++;
+	c->data = json_object_new_object();
+	return store_put_str(t, TBL_INDEX, "ctx-run", "x", 0);
+}
+
+START_TEST(test_ctx_run_access)
+{
+	static const struct route ro = { "GET", "/r", NULL, 0, NULL };
+	static const struct route rw = { "POST", "/w", NULL, ROUTE_WRITE, NULL };
+	struct http_request req;
+	struct http_response res;
+	struct app	 app;
+	struct ctx	 c;
+	int		 runs = 0;
+
+	memset(&app, 0, sizeof(app));
+	memset(&req, 0, sizeof(req));
+	memset(&res, 0, sizeof(res));
+	memset(&c, 0, sizeof(c));
+	app.store = st;
+	req.method = "GET";
+	c.app = &app;
+	c.req = &req;
+	c.res = &res;
+	c.route = &ro;
+	/* A write on a read-only route is refused before anything runs. */
+	ck_assert_int_eq(ctx_run(&c, count_run, &runs, CTX_WRITE),
+	    SIG_EINTERNAL);
+	ck_assert_int_eq(runs, 0);
+	/* Reads refuse the callback's write, and leave no answer. */
+	ck_assert_int_eq(ctx_run(&c, count_run, &runs, CTX_VIEW), SIG_EINTERNAL);
+	ck_assert_int_eq(ctx_run(&c, count_run, &runs, CTX_READ), SIG_EINTERNAL);
+	ck_assert_int_eq(runs, 2);
+	ck_assert_ptr_null(c.data);
+	c.route = &rw;
+	ck_assert_int_eq(ctx_run(&c, count_run, &runs, CTX_WRITE), SIG_OK);
+	ck_assert_int_eq(runs, 3);
+	ck_assert_ptr_nonnull(c.data);
+	json_object_put(c.data);
 }
 END_TEST
 
@@ -470,6 +519,7 @@ main(void)
 	tcase_add_test(tc, test_index_keys);
 	tcase_add_test(tc, test_owned_and_position);
 	tcase_add_test(tc, test_view_refuses_writes);
+	tcase_add_test(tc, test_ctx_run_access);
 	tcase_add_test(tc, test_reserved_segments);
 	tcase_add_test(tc, test_wskey_roll_and_grace);
 	tcase_add_test(tc, test_entkey_select);
