@@ -235,6 +235,7 @@ START_TEST(test_keyring_lifecycle)
 	ck_assert_int_eq(keyring_sign(&mk, rec, "m", 1, "p", 1, NOW + 10,
 	    &header), SIG_OK);
 	ck_assert_ptr_null(strchr(header, ' '));
+	free(header);
 	ck_assert_ptr_null(keyring_get(rec, b.id, NOW + 10));
 	v = keyring_get(rec, b.id, NOW + 9);
 	ck_assert_ptr_nonnull(v);
