@@ -25,6 +25,7 @@ struct shm {
 	uint64_t		 slots_claimed;	/* processes that asked for one */
 	int64_t			 usage_claim;	/* the last usage flush */
 	struct shm_usage	 usage[SHM_USAGE_SLOTS];
+	struct shm_usage_name	 usage_names[SHM_USAGE_SLOTS];
 };
 
 /* The file as the first version laid it out: 8-byte cells, no padding. */
@@ -115,9 +116,10 @@ shm_generation_bump(void)
 }
 
 struct shm_usage *
-shm_usage(size_t *n)
+shm_usage(size_t *n, struct shm_usage_name **names)
 {
 	*n = SHM_USAGE_SLOTS;
+	*names = shm == NULL ? NULL : shm->usage_names;
 	return shm == NULL ? NULL : shm->usage;
 }
 

@@ -37,10 +37,11 @@ hash(const char *s)
 }
 
 static int
-holds(struct shm_usage *u, uint64_t h, const char *key)
+holds(const struct shm_usage *u, const struct shm_usage_name *nm, uint64_t h,
+    const char *key)
 {
 	return __atomic_load_n(&u->state, __ATOMIC_ACQUIRE) == IN_USE &&
-	    u->hash == h && strcmp(u->key, key) == 0;
+	    u->hash == h && strcmp(nm->key, key) == 0;
 }
 
 static void
@@ -58,29 +59,33 @@ usage_note(enum usage_where where, const char *record, const char *key,
     int64_t at_us)
 {
 	struct shm_usage *t, *u;
+	struct shm_usage_name *names, *nm;
 	uint64_t	 h = hash(key), expected;
 	size_t		 n, i;
 
-	if ((t = shm_usage(&n)) == NULL || strlen(key) >= SHM_USAGE_KEY ||
+	if ((t = shm_usage(&n, &names)) == NULL ||
+	    strlen(key) >= SHM_USAGE_KEY ||
 	    (record != NULL && strlen(record) >= SHM_USAGE_RECORD))
 		return;
 	for (i = 0; i < PROBE; i++) {
 		u = &t[(h + i) % n];
-		if (holds(u, h, key)) {
+		if (holds(u, &names[(h + i) % n], h, key)) {
 			raise_to(&u->at_us, at_us);
 			return;
 		}
 	}
 	for (i = 0; i < PROBE; i++) {
 		u = &t[(h + i) % n];
+		nm = &names[(h + i) % n];
 		expected = FREE;
 		if (!__atomic_compare_exchange_n(&u->state, &expected, FILLING,
 		    0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			continue;
 		u->hash = h;
-		u->where = (uint32_t)where;
-		snprintf(u->record, sizeof(u->record), "%s", record ? record : "");
-		snprintf(u->key, sizeof(u->key), "%s", key);
+		nm->where = (uint32_t)where;
+		snprintf(nm->record, sizeof(nm->record), "%s", record ? record :
+		    "");
+		snprintf(nm->key, sizeof(nm->key), "%s", key);
 		__atomic_store_n(&u->flushed_us, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&u->at_us, at_us, __ATOMIC_RELAXED);
 		__atomic_store_n(&u->state, IN_USE, __ATOMIC_RELEASE);
@@ -93,15 +98,17 @@ int64_t
 usage_seen(const char *key)
 {
 	struct shm_usage *t, *u;
+	struct shm_usage_name *names;
 	uint64_t	 h = hash(key);
 	int64_t		 at, best = 0;
 	size_t		 n, i;
 
-	if ((t = shm_usage(&n)) == NULL)
+	if ((t = shm_usage(&n, &names)) == NULL)
 		return 0;
 	for (i = 0; i < PROBE; i++) {
 		u = &t[(h + i) % n];
-		if (holds(u, h, key) && (at = __atomic_load_n(&u->at_us,
+		if (holds(u, &names[(h + i) % n], h, key) &&
+		    (at = __atomic_load_n(&u->at_us,
 		    __ATOMIC_RELAXED)) > best)
 			best = at;
 	}
@@ -111,6 +118,7 @@ usage_seen(const char *key)
 /* The slot being written to storage, for its transaction. */
 struct flush {
 	struct shm_usage *u;
+	struct shm_usage_name *nm;
 	int64_t		 at_us;
 	int		 gone;		/* the key or its record is no more */
 };
@@ -119,7 +127,7 @@ static enum sig_err
 flush_tx(struct store_txn *t, void *arg)
 {
 	struct flush	*f = arg;
-	struct shm_usage *u = f->u;
+	struct shm_usage_name *u = f->nm;
 	enum store_table table;
 	json_object	*rec;
 	enum sig_err	 rc;
@@ -164,7 +172,7 @@ flush_tx(struct store_txn *t, void *arg)
 
 /* Free u if its time is stored and it saw no verify for a while. */
 static void
-reuse(struct shm_usage *u, int64_t now_us)
+reuse(struct shm_usage *u, struct shm_usage_name *nm, int64_t now_us)
 {
 	uint64_t	 expected = IN_USE;
 	int64_t		 at = __atomic_load_n(&u->at_us, __ATOMIC_RELAXED);
@@ -179,7 +187,7 @@ reuse(struct shm_usage *u, int64_t now_us)
 		__atomic_store_n(&u->state, IN_USE, __ATOMIC_RELEASE);
 		return;
 	}
-	u->key[0] = '\0';
+	nm->key[0] = '\0';
 	u->hash = 0;
 	__atomic_store_n(&u->state, FREE, __ATOMIC_RELEASE);
 }
@@ -188,11 +196,12 @@ int
 usage_flush(struct store *s, int64_t now_us, long period)
 {
 	struct shm_usage *t, *u;
+	struct shm_usage_name *names;
 	struct flush	 f;
 	size_t		 n, i;
 	int		 written = 0;
 
-	if ((t = shm_usage(&n)) == NULL ||
+	if ((t = shm_usage(&n, &names)) == NULL ||
 	    !shm_usage_claim(now_us, (int64_t)period * 1000000))
 		return 0;
 	for (i = 0; i < n && written < FLUSH_MAX; i++) {
@@ -200,15 +209,16 @@ usage_flush(struct store *s, int64_t now_us, long period)
 		if (__atomic_load_n(&u->state, __ATOMIC_ACQUIRE) != IN_USE)
 			continue;
 		f.u = u;
+		f.nm = &names[i];
 		f.at_us = __atomic_load_n(&u->at_us, __ATOMIC_RELAXED);
 		if (f.at_us <= __atomic_load_n(&u->flushed_us,
 		    __ATOMIC_RELAXED)) {
-			reuse(u, now_us);
+			reuse(u, &names[i], now_us);
 			continue;
 		}
 		if (store_run(s, flush_tx, &f) != SIG_OK) {
 			log_msg(LOG_WARN, "could not store when key %.64s last "
-			    "verified", u->key);
+			    "verified", names[i].key);
 			continue;
 		}
 		written++;
@@ -217,7 +227,7 @@ usage_flush(struct store *s, int64_t now_us, long period)
 			/* Nothing to keep it for. */
 			__atomic_store_n(&u->flushed_us, f.at_us,
 			    __ATOMIC_RELAXED);
-			reuse(u, now_us + REUSE_AFTER_US);
+			reuse(u, &names[i], now_us + REUSE_AFTER_US);
 		}
 	}
 	return written;

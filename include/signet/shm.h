@@ -26,12 +26,20 @@
 #define SHM_USAGE_RECORD	64
 #define SHM_USAGE_KEY		320
 
-/* One key's last verification (usage.h), as it lies in the file. */
+/*
+ * One key's last verification (usage.h), as it lies in the file: the
+ * cells every lookup and the flush scan, and apart from them the names,
+ * read only for a slot whose hash matches (so that a worker's resident
+ * share of the table stays small).
+ */
 struct shm_usage {
 	uint64_t	 state;		/* 0 free, 1 being filled, 2 in use */
 	uint64_t	 hash;		/* of key */
 	int64_t		 at_us;		/* the latest verify (atomic max) */
 	int64_t		 flushed_us;	/* at_us when last written to storage */
+};
+
+struct shm_usage_name {
 	uint32_t	 where;		/* enum usage_where */
 	uint32_t	 unused;
 	char		 record[SHM_USAGE_RECORD];
@@ -77,10 +85,10 @@ int	shm_generation(uint64_t *gen);
 int	shm_generation_bump(void);
 
 /*
- * The usage table: *n slots for atomic updates, or NULL when the file is
- * not mapped.
+ * The usage table: *n slots for atomic updates (and *names, their names,
+ * slot for slot), or NULL when the file is not mapped.
  */
-struct shm_usage	*shm_usage(size_t *n);
+struct shm_usage	*shm_usage(size_t *n, struct shm_usage_name **names);
 
 /*
  * Claim the usage flush of this period: 1 when no process claimed one in

@@ -30,8 +30,8 @@
  */
 #define SHM_V1_BYTES	(8 * (1 + SHM_ROUTES * SHM_STATUSES + \
 	SHM_ROUTES * SHM_BUCKETS + SHM_ROUTES + SHM_COUNTERS + 2))
-#define SHM_FILE_BYTES	(SHM_V1_BYTES + 8 + \
-	SHM_USAGE_SLOTS * sizeof(struct shm_usage))
+#define SHM_FILE_BYTES	(SHM_V1_BYTES + 8 + SHM_USAGE_SLOTS * \
+	(sizeof(struct shm_usage) + sizeof(struct shm_usage_name)))
 
 static char	 home[64];
 
