@@ -18,7 +18,7 @@
 #include "signet/usage.h"
 #include "signet/wskeys.h"
 
-#define PROBE		64
+#define PROBE		32
 #define FLUSH_MAX	512		/* records written per flush */
 #define REUSE_AFTER_US	(INT64_C(600) * 1000000)
 
