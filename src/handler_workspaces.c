@@ -9,11 +9,9 @@
 
 #include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "signet/app.h"
-#include "signet/crypto.h"
 #include "signet/handlers.h"
 #include "signet/ids.h"
 #include "signet/json.h"
