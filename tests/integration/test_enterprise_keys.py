@@ -4,6 +4,7 @@ keyIds, and JWS verification of `jose`-made signatures, through each web
 server."""
 
 import base64
+import calendar
 import hashlib
 import hmac
 import json
@@ -625,6 +626,29 @@ def test_verify_jose_signature(ctx, jose, six, alg):
     h, p, s = jws.split(".")
     assert_invalid(ctx.verify(ent, ".".join([h, p, s[:-4]])), "signature cut")
     assert_invalid(ctx.verify(ent, with_header(jws, typ="JWT")), "header changed")
+
+
+def test_verify_sets_last_verified_at(ctx, jose):
+    """lastVerifiedAt: null until the key verifies a JWS, then that verify's
+    time (seconds), at once; a refused JWS changes nothing."""
+    ent = ctx.enterprise("Last verified")
+    for alg in ("EdDSA", "ES256"):
+        r, _ = ctx.register(ent, {"jwks": {"keys": [jose[alg]["public"]]}})
+        ok(r, 201)
+    jws = jose["jws:EdDSA"]["jws"]
+    kid = kid_for("EdDSA")
+    assert ctx.get(ent, kid)["lastVerifiedAt"] is None
+    assert_invalid(ctx.verify(ent, tamper_signature(jws)), "signature changed")
+    assert ctx.get(ent, kid)["lastVerifiedAt"] is None
+    before = int(time.time())
+    assert_valid(ctx.verify(ent, jws), kid, "EdDSA")
+    after = int(time.time())
+    seen = ctx.get(ent, kid)["lastVerifiedAt"]
+    at = calendar.timegm(time.strptime(seen, "%Y-%m-%dT%H:%M:%SZ"))
+    assert before - 1 <= at <= after, (before, seen, after)
+    assert ctx.get(ent, kid_for("ES256"))["lastVerifiedAt"] is None
+    assert {k["keyId"]: k["lastVerifiedAt"] is not None for k in ctx.list(ent)} == \
+        {kid: True, kid_for("ES256"): False}
 
 
 @pytest.mark.parametrize("alg", ALGS)

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from harness import err, ok
-from test_workspaces import (ALGORITHMS, create_key, create_ws, get_key, jose_sign, jwks_kids,
+from test_workspaces import (ALGORITHMS, MICRO_TS_RE, create_key, create_ws, get_key, jose_sign, jwks_kids,
                              keys_path, micro, new_slug, node_jose, rfc3339, roll, utcnow, ws_path)
 
 LEEWAY = 60
@@ -101,6 +101,29 @@ def test_jose_token_verifies(signet, ws_env, algorithm):
     assert_valid(verify_token(signet, admin, ws, jwt_bare), key, bare)
 
 
+def test_last_verified_at(signet, ws_env):
+    """A key's last_verified_at (microseconds, like its other times): null
+    until a token it signed verifies, then that verify's time, seen at once;
+    a refused token changes nothing."""
+    admin, member, ws = ws_env
+    key = create_key(signet, admin, ws, algorithm="EdDSA")
+    other = create_key(signet, admin, ws, algorithm="EdDSA")
+    assert get_key(signet, member, ws, key["uid"])["last_verified_at"] is None
+    claims = claims_now()
+    jwt, = jose_sign(key, [{"claims": claims}])
+    assert verify_token(signet, member, ws, jwt[:-6] + "AAAAAA")["valid"] is False
+    assert get_key(signet, member, ws, key["uid"])["last_verified_at"] is None
+    before = utcnow()
+    assert_valid(verify_token(signet, member, ws, jwt), key, claims)
+    after = utcnow()
+    seen = get_key(signet, member, ws, key["uid"])["last_verified_at"]
+    assert MICRO_TS_RE.match(seen), seen
+    at = datetime.datetime.strptime(seen, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc)
+    assert before - datetime.timedelta(seconds=1) <= at <= after, (before, at, after)
+    assert get_key(signet, member, ws, other["uid"])["last_verified_at"] is None
+
+
 def test_remote_jwks_verifies(signet, ws_env):
     admin, _, ws = ws_env
     keys = [create_key(signet, admin, ws, algorithm=a) for a in ALGORITHMS]
@@ -167,7 +190,8 @@ def test_token_of_another_workspace_invalid(signet, ws_env):
     other_ws = create_ws(signet, admin)
     key = create_key(signet, admin, other_ws)
     create_key(signet, admin, ws)
-    jwt, = jose_sign(key, [{"claims": claims_now()}])
+    claims = claims_now()
+    jwt, = jose_sign(key, [{"claims": claims}])
     assert_valid(verify_token(signet, admin, other_ws, jwt), key)
     assert_invalid(verify_token(signet, admin, ws, jwt), "key of another workspace")
 
