@@ -70,6 +70,8 @@ app_open(struct app *app, const char *home)
 		return rc;
 	store_set_maintenance(app->store,
 	    (unsigned)app->cfg.log_maintenance_writes);
+	/* The first tick a period after start, not at the first request. */
+	app->tick_last = ids_now_us() / 1000000;
 	return SIG_OK;
 }
 
