@@ -161,6 +161,7 @@ prepare(struct app *app, const struct http_request *req, struct ctx *c,
     struct route_match *m, char *path)
 {
 	char		 token[AUTH_TOKEN_LEN + 1];
+	long		 retry = 0;
 	unsigned	 flags;
 	enum sig_err	 rc;
 
@@ -190,8 +191,16 @@ prepare(struct app *app, const struct http_request *req, struct ctx *c,
 		if ((flags & (ROUTE_ADMIN | ROUTE_OTP)) && !c->who.admin)
 			return SIG_EFORBIDDEN;
 		if ((flags & ROUTE_OTP) && (rc = auth_totp_check(app->store,
-		    &app->mk, c->who.apikey, req->otp, c->msg)) != SIG_OK)
+		    &app->mk, c->who.apikey, req->otp, c->res->request_id,
+		    &retry, c->msg)) != SIG_OK) {
+			if (rc == SIG_EOTPLOCKED) {
+				char	 secs[24];
+
+				snprintf(secs, sizeof(secs), "%ld", retry);
+				http_add_header(c->res, "Retry-After", secs);
+			}
 			return rc;
+		}
 	}
 	if (req->body_err != SIG_OK)
 		return ctx_fail(c, req->body_err, req->body_err ==
