@@ -259,7 +259,8 @@ finish(struct ctx *c, enum sig_err rc)
 			not_master_message(c);
 		/* Storage or replication will be back: say when to retry. */
 		if (res->status == 503)
-			http_add_header(res, "Retry-After", "1");
+			http_add_header(res, "Retry-After", rc == SIG_EFULL ? "10" :
+			    "1");
 		res->body = json_envelope_err(rc, rc == SIG_EINTERNAL ? NULL :
 		    c->msg, res->request_id);
 		res->content_type = "application/json";

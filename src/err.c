@@ -39,6 +39,7 @@ static const struct sig_err_info table[SIG_ERR_COUNT] = {
 	    "taken" },
 	[SIG_ENOTACTIVE] = { 409, "KEY_NOT_ACTIVE", "Only an active key can be "
 	    "rolled" },
+	[SIG_EFULL] = { 503, "SERVICE_UNAVAILABLE", "storage is full" },
 	[SIG_ENOTMASTER] = { 503, "SERVICE_UNAVAILABLE", "This site is a "
 	    "replica: send writes to the master" },
 	[SIG_ENOQUORUM] = { 503, "SERVICE_UNAVAILABLE", "The change was not "

@@ -28,6 +28,7 @@ enum sig_err {
 	SIG_EWSEXISTS,		/* 409 WORKSPACE_EXISTS */
 	SIG_ENOTACTIVE,		/* 409 KEY_NOT_ACTIVE */
 	SIG_ENOTMASTER,		/* 503 SERVICE_UNAVAILABLE: a replica refuses writes */
+	SIG_EFULL,		/* 503 SERVICE_UNAVAILABLE: storage is full */
 	SIG_ENOQUORUM,		/* 503 SERVICE_UNAVAILABLE: too few sites acknowledged */
 	SIG_ERETRY,		/* internal: the transaction lost a deadlock, run it again */
 	SIG_EEXISTS,		/* internal: a unique key is already taken */

@@ -26,12 +26,13 @@
 /*
  * magic, the request cells, the generation and the slot counter (the
  * first layout, which later ones only append to), then the usage claim
- * and table.
+ * and table, then the counters added later.
  */
 #define SHM_V1_BYTES	(8 * (1 + SHM_ROUTES * SHM_STATUSES + \
 	SHM_ROUTES * SHM_BUCKETS + SHM_ROUTES + SHM_COUNTERS + 2))
 #define SHM_FILE_BYTES	(SHM_V1_BYTES + 8 + SHM_USAGE_SLOTS * \
-	(sizeof(struct shm_usage) + sizeof(struct shm_usage_name)))
+	(sizeof(struct shm_usage) + sizeof(struct shm_usage_name)) + \
+	8 * SHM_MORE_COUNTERS)
 
 static char	 home[64];
 
