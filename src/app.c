@@ -161,6 +161,7 @@ prepare(struct app *app, const struct http_request *req, struct ctx *c,
     struct route_match *m, char *path)
 {
 	char		 token[AUTH_TOKEN_LEN + 1];
+	long		 retry = 0;
 	unsigned	 flags;
 	enum sig_err	 rc;
 
@@ -190,8 +191,16 @@ prepare(struct app *app, const struct http_request *req, struct ctx *c,
 		if ((flags & (ROUTE_ADMIN | ROUTE_OTP)) && !c->who.admin)
 			return SIG_EFORBIDDEN;
 		if ((flags & ROUTE_OTP) && (rc = auth_totp_check(app->store,
-		    &app->mk, c->who.apikey, req->otp, c->msg)) != SIG_OK)
+		    &app->mk, c->who.apikey, req->otp, c->res->request_id,
+		    &retry, c->msg)) != SIG_OK) {
+			if (rc == SIG_EOTPLOCKED) {
+				char	 secs[24];
+
+				snprintf(secs, sizeof(secs), "%ld", retry);
+				http_add_header(c->res, "Retry-After", secs);
+			}
 			return rc;
+		}
 	}
 	if (req->body_err != SIG_OK)
 		return ctx_fail(c, req->body_err, req->body_err ==
@@ -250,7 +259,8 @@ finish(struct ctx *c, enum sig_err rc)
 			not_master_message(c);
 		/* Storage or replication will be back: say when to retry. */
 		if (res->status == 503)
-			http_add_header(res, "Retry-After", "1");
+			http_add_header(res, "Retry-After", rc == SIG_EFULL ? "10" :
+			    "1");
 		res->body = json_envelope_err(rc, rc == SIG_EINTERNAL ? NULL :
 		    c->msg, res->request_id);
 		res->content_type = "application/json";

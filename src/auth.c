@@ -378,7 +378,10 @@ struct totp_args {
 	const struct master_key	*mk;
 	const char		*id;
 	const unsigned char	*raw;		/* enrol: the new secret */
-	const char		*code;		/* check: the code */
+	const char		*code;		/* check: the code (NULL: none) */
+	const char		*request_id;
+	enum sig_err		 verdict;	/* check: committed, then answered */
+	long			 retry_after;
 	char			*name;
 	size_t			 namesz;
 	char			*msg;
@@ -442,6 +445,49 @@ auth_totp_enroll(struct store *s, const struct master_key *mk, const char *id,
 	return rc;
 }
 
+long
+auth_otp_lock_seconds(long fails)
+{
+	long	 s = 60;
+
+	if (fails < AUTH_OTP_TRIES)
+		return 0;
+	for (; fails > AUTH_OTP_TRIES && s < 3600; fails--)
+		s *= 2;
+	return s < 3600 ? s : 3600;
+}
+
+/* A wrong code: count it, and lock the key from the AUTH_OTP_TRIES-th on. */
+static enum sig_err
+wrong_code(struct store_txn *t, struct totp_args *a, json_object *rec,
+    int64_t now)
+{
+	struct audit_event e;
+	long		 fails = (long)json_i64(rec, "otp_fails") + 1, lock;
+	enum sig_err	 rc;
+
+	json_object_object_add(rec, "otp_fails", json_object_new_int64(fails));
+	if ((lock = auth_otp_lock_seconds(fails)) > 0)
+		json_object_object_add(rec, "otp_locked_until",
+		    json_object_new_int64(now + lock));
+	if ((rc = store_put(t, TBL_APIKEYS, a->id, rec)) != SIG_OK ||
+	    lock == 0)
+		return rc;
+	memset(&e, 0, sizeof(e));
+	e.account = json_str(rec, "account");
+	e.actor_id = a->id;
+	e.actor_name = json_str(rec, "name") ? json_str(rec, "name") : "";
+	e.action = "totp.locked";
+	e.resource_type = "api_key";
+	e.resource_id = a->id;
+	e.request_id = a->request_id;
+	return audit_record(t, &e);
+}
+
+/*
+ * The check, committed whatever its verdict (a wrong code must count): the
+ * verdict goes to a->verdict and the transaction answers SIG_OK.
+ */
 static enum sig_err
 totp_check_tx(struct store_txn *t, void *arg)
 {
@@ -451,53 +497,71 @@ totp_check_tx(struct store_txn *t, void *arg)
 	unsigned char	*key;
 	size_t		 klen;
 	uint64_t	 step;
+	int64_t		 now = ids_now_us() / 1000000, until;
 	enum sig_err	 rc;
 
-	/* Locked: two requests with one code cannot both pass. */
+	a->verdict = SIG_EOTP;
+	/* Locked: two requests cannot both pass one code or one try. */
 	if ((rc = store_get(t, TBL_APIKEYS, a->id, 1, &rec)) != SIG_OK)
 		return rc;
+	if ((until = json_i64(rec, "otp_locked_until")) > now) {
+		json_object_put(rec);
+		a->verdict = SIG_EOTPLOCKED;
+		a->retry_after = (long)(until - now);
+		return SIG_OK;
+	}
+	if (a->code == NULL || *a->code == '\0') {
+		json_object_put(rec);
+		snprintf(a->msg, SIG_MSG_MAX, "this action requires an X-OTP "
+		    "header with a current TOTP code");
+		return SIG_OK;
+	}
 	if ((sealed = json_str(rec, "totp")) == NULL) {
 		json_object_put(rec);
 		snprintf(a->msg, SIG_MSG_MAX, "no TOTP secret is enrolled for "
 		    "this API key");
-		return SIG_EOTP;
+		return SIG_OK;
 	}
 	if (crypto_open(a->mk, a->id, sealed, &key, &klen) != SIG_OK) {
 		json_object_put(rec);
 		return SIG_EINTERNAL;
 	}
-	step = totp_check(key, klen, a->code, ids_now_us() / 1000000,
+	step = totp_check(key, klen, a->code, now,
 	    (uint64_t)json_i64(rec, "totp_last"));
 	crypto_wipe(key, klen);
 	free(key);
 	if (step == 0) {
-		json_object_put(rec);
 		snprintf(a->msg, SIG_MSG_MAX, "X-OTP is not a valid, unused "
 		    "code for this API key");
-		return SIG_EOTP;
+		rc = wrong_code(t, a, rec, now);
+		json_object_put(rec);
+		return rc;
 	}
 	json_object_object_add(rec, "totp_last",
 	    json_object_new_int64((int64_t)step));
-	rc = store_put(t, TBL_APIKEYS, a->id, rec);
+	json_object_object_add(rec, "otp_fails", json_object_new_int64(0));
+	json_object_object_add(rec, "otp_locked_until", json_object_new_int64(0));
+	if ((rc = store_put(t, TBL_APIKEYS, a->id, rec)) == SIG_OK)
+		a->verdict = SIG_OK;
 	json_object_put(rec);
 	return rc;
 }
 
 enum sig_err
 auth_totp_check(struct store *s, const struct master_key *mk, const char *id,
-    const char *code, char *msg)
+    const char *code, const char *request_id, long *retry_after, char *msg)
 {
 	struct totp_args a;
+	enum sig_err	 rc;
 
-	if (code == NULL || *code == '\0') {
-		snprintf(msg, SIG_MSG_MAX, "this action requires an X-OTP header "
-		    "with a current TOTP code");
-		return SIG_EOTP;
-	}
 	memset(&a, 0, sizeof(a));
 	a.mk = mk;
 	a.id = id;
 	a.code = code;
+	a.request_id = request_id;
 	a.msg = msg;
-	return store_run(s, totp_check_tx, &a);
+	if ((rc = store_run(s, totp_check_tx, &a)) != SIG_OK)
+		return rc;
+	*retry_after = a.retry_after;
+	return a.verdict;
 }

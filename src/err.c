@@ -12,6 +12,8 @@ static const struct sig_err_info table[SIG_ERR_COUNT] = {
 	[SIG_EFORBIDDEN] = { 403, "FORBIDDEN",
 	    "This API key's role does not allow this action" },
 	[SIG_EOTP] = { 403, "INVALID_OTP", "A valid X-OTP header is required" },
+	[SIG_EOTPLOCKED] = { 429, "OTP_LOCKED",
+	    "Too many wrong OTP codes: try again later" },
 	[SIG_ENOTFOUND] = { 404, "NOT_FOUND", "Not found" },
 	[SIG_EENDPOINT] = { 404, "ENDPOINT_NOT_FOUND", "Endpoint not found" },
 	[SIG_EMETHOD] = { 405, "METHOD_NOT_ALLOWED",
@@ -37,6 +39,7 @@ static const struct sig_err_info table[SIG_ERR_COUNT] = {
 	    "taken" },
 	[SIG_ENOTACTIVE] = { 409, "KEY_NOT_ACTIVE", "Only an active key can be "
 	    "rolled" },
+	[SIG_EFULL] = { 503, "SERVICE_UNAVAILABLE", "storage is full" },
 	[SIG_ENOTMASTER] = { 503, "SERVICE_UNAVAILABLE", "This site is a "
 	    "replica: send writes to the master" },
 	[SIG_ENOQUORUM] = { 503, "SERVICE_UNAVAILABLE", "The change was not "

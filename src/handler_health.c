@@ -95,7 +95,11 @@ h_metrics(struct ctx *c)
 		    "# TYPE signet_storage_commits_total counter\n"
 		    "signet_storage_commits_total %llu\n"
 		    "# TYPE signet_storage_aborts_total counter\n"
-		    "signet_storage_aborts_total %llu\n",
+		    "signet_storage_aborts_total %llu\n"
+		    "# HELP signet_storage_free_bytes Free space of SIGNET_HOME's "
+		    "file system (for the service's user); alert well before 0.\n"
+		    "# TYPE signet_storage_free_bytes gauge\n"
+		    "signet_storage_free_bytes %llu\n",
 		    st.cache_hits + st.cache_misses == 0 ? 1.0 :
 		    (double)st.cache_hits / (double)(st.cache_hits +
 		    st.cache_misses), (unsigned long long)st.cache_hits,
@@ -105,7 +109,8 @@ h_metrics(struct ctx *c)
 		    (unsigned long long)st.lock_deadlocks,
 		    (unsigned long long)st.lock_timeouts,
 		    (unsigned long long)st.txn_commits,
-		    (unsigned long long)st.txn_aborts);
+		    (unsigned long long)st.txn_aborts,
+		    (unsigned long long)st.free_bytes);
 	if (rc == SIG_OK && store_role(c->app->store, &r) == SIG_OK &&
 	    r.replicated)
 		rc = textbuf_printf(&b,

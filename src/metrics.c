@@ -14,7 +14,7 @@
 #define NSTATUS		SHM_STATUSES
 #define NBUCKETS	SHM_BUCKETS
 
-_Static_assert(METRIC_COUNTERS == SHM_COUNTERS,
+_Static_assert(METRIC_COUNTERS <= SHM_COUNTERS + SHM_MORE_COUNTERS,
     "every counter has its shared cell");
 
 static const int statuses[NSTATUS - 1] = { 200, 201, 204, 304, 400, 401, 403,
@@ -59,9 +59,12 @@ void
 metrics_count(enum metric_counter c)
 {
 	struct shm_requests *m = shm_requests();
+	uint64_t	*more = shm_more_counters();
 
-	if (m != NULL && c < METRIC_COUNTERS)
+	if (m != NULL && c < SHM_COUNTERS)
 		__atomic_fetch_add(&m->counters[c], 1, __ATOMIC_RELAXED);
+	else if (more != NULL && c < METRIC_COUNTERS)
+		__atomic_fetch_add(&more[c - SHM_COUNTERS], 1, __ATOMIC_RELAXED);
 }
 
 /* A route template as a label: "{}" becomes "{id}". */
@@ -166,10 +169,17 @@ metrics_render(struct textbuf *b,
 	    "# HELP signet_watchdog_exits_total Processes ended by the storage "
 	    "watchdog.\n"
 	    "# TYPE signet_watchdog_exits_total counter\n"
-	    "signet_watchdog_exits_total %llu\n",
+	    "signet_watchdog_exits_total %llu\n"
+	    "# HELP signet_storage_writes_refused_full_total Writes refused "
+	    "because SIGNET_HOME's disk is full (answered 503).\n"
+	    "# TYPE signet_storage_writes_refused_full_total counter\n"
+	    "signet_storage_writes_refused_full_total %llu\n",
 	    (unsigned long long)__atomic_load_n(
 	    &m->counters[METRIC_DEADLOCKS_RETRIED], __ATOMIC_RELAXED),
 	    (unsigned long long)__atomic_load_n(
-	    &m->counters[METRIC_WATCHDOG_EXITS], __ATOMIC_RELAXED));
+	    &m->counters[METRIC_WATCHDOG_EXITS], __ATOMIC_RELAXED),
+	    (unsigned long long)(shm_more_counters() == NULL ? 0 :
+	    __atomic_load_n(&shm_more_counters()[METRIC_WRITES_FULL -
+	    SHM_COUNTERS], __ATOMIC_RELAXED)));
 	return rc == SIG_OK ? SIG_OK : SIG_EINTERNAL;
 }

@@ -26,6 +26,7 @@ struct shm {
 	int64_t			 usage_claim;	/* the last usage flush */
 	struct shm_usage	 usage[SHM_USAGE_SLOTS];
 	struct shm_usage_name	 usage_names[SHM_USAGE_SLOTS];
+	uint64_t		 more_counters[SHM_MORE_COUNTERS];
 };
 
 /* The file as the first version laid it out: 8-byte cells, no padding. */
@@ -113,6 +114,12 @@ shm_generation_bump(void)
 		return 0;
 	__atomic_fetch_add(&shm->auth_generation, 1, __ATOMIC_SEQ_CST);
 	return 1;
+}
+
+uint64_t *
+shm_more_counters(void)
+{
+	return shm == NULL ? NULL : shm->more_counters;
 }
 
 struct shm_usage *

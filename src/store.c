@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/statvfs.h>
 
 #include <db.h>
 
@@ -33,6 +34,16 @@
 #define STORE_LOCK_TIMEOUT_US	(3 * 1000 * 1000)
 #define STORE_MAX_VALUE		(1024 * 1024)
 #define STORE_LOG_FILE_BYTES	(2 * 1024 * 1024)
+/*
+ * Free space a write needs on SIGNET_HOME's file system: room for a new log
+ * file and the page flushes of a checkpoint.  Berkeley DB does not refuse a
+ * write cleanly when the disk fills: a page it cannot flush panics the
+ * environment, and recovery then needs space for its regions too.  So a
+ * write is refused (SIG_EFULL) while less than this is free, before it
+ * touches anything.
+ */
+#define STORE_RESERVE_BYTES	(2 * STORE_LOG_FILE_BYTES)
+#define STORE_ROOM_CHECK_US	100000	/* statvfs at most this often */
 
 static int	 is_alive(DB_ENV *, pid_t, db_threadid_t, u_int32_t);
 static void	 on_event(DB_ENV *, u_int32_t, void *);
@@ -141,6 +152,21 @@ store_on_message(const DB_ENV *env, const char *msg)
 	log_msg(LOG_INFO, "storage: %s", msg);
 }
 
+/* A write refused for lack of space: counted, and logged at most every 10 s. */
+static void
+full(const char *what, int rc)
+{
+	static time_t	 logged;
+	time_t		 now = time(NULL);
+
+	metrics_count(METRIC_WRITES_FULL);
+	if (now - logged >= 10 || now < logged) {
+		logged = now;
+		log_msg(LOG_WARN, "storage is full (%s): %s; writes are refused "
+		    "until space is freed", what, db_strerror(rc));
+	}
+}
+
 enum sig_err
 store_map(struct store *s, int rc, const char *what)
 {
@@ -170,6 +196,10 @@ store_map(struct store *s, int rc, const char *what)
 		log_msg(LOG_ERR, "storage error (%s): %s", what,
 		    db_strerror(rc));
 		return SIG_EINTERNAL;
+	case ENOSPC:
+	case EDQUOT:
+		full(what, rc);
+		return SIG_EFULL;
 	case DB_RUNRECOVERY:
 		s->failed = 1;
 		log_msg(LOG_ERR, "storage needs recovery (%s): %s", what,
@@ -586,16 +616,55 @@ store_get_raw(struct store_txn *t, enum store_table tbl, const char *key,
 	return SIG_OK;
 }
 
+/*
+ * Whether SIGNET_HOME's disk has STORE_RESERVE_BYTES free (asked at most
+ * every STORE_ROOM_CHECK_US; a file system that cannot say has room).
+ */
+static int
+room(struct store *s)
+{
+	static int64_t	 checked;
+	static int	 ok = 1;
+	struct timespec	 ts;
+	struct statvfs	 fs;
+	int64_t		 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (checked != 0 && now - checked < STORE_ROOM_CHECK_US)
+		return ok;
+	checked = now;
+	ok = statvfs(s->home, &fs) != 0 ||
+	    (uint64_t)fs.f_bavail * fs.f_frsize >= STORE_RESERVE_BYTES;
+	return ok;
+}
+
+/* Whether t may write: a transaction, on the master, with room on disk. */
+static enum sig_err
+may_write(struct store_txn *t)
+{
+	if (t->readonly)
+		return SIG_EINTERNAL;
+	if (!store_repl_writable(t))
+		return SIG_ENOTMASTER;
+	if (!t->wrote && !room(t->s)) {
+		full("write", ENOSPC);
+		return SIG_EFULL;
+	}
+	return SIG_OK;
+}
+
 static enum sig_err
 put_raw(struct store_txn *t, enum store_table tbl, const char *key,
     const char *val, size_t len, int unique)
 {
-	DBT	 k, v;
+	DBT		 k, v;
+	enum sig_err	 rc;
 
-	if (len > STORE_MAX_VALUE || t->readonly)
+	if (len > STORE_MAX_VALUE)
 		return SIG_EINTERNAL;
-	if (!store_repl_writable(t))
-		return SIG_ENOTMASTER;
+	if ((rc = may_write(t)) != SIG_OK)
+		return rc;
 	key_dbt(&k, key);
 	memset(&v, 0, sizeof(v));
 	v.data = (void *)val;
@@ -664,12 +733,11 @@ store_get_str(struct store_txn *t, enum store_table tbl, const char *key,
 enum sig_err
 store_del(struct store_txn *t, enum store_table tbl, const char *key)
 {
-	DBT	 k;
+	DBT		 k;
+	enum sig_err	 rc;
 
-	if (t->readonly)
-		return SIG_EINTERNAL;
-	if (!store_repl_writable(t))
-		return SIG_ENOTMASTER;
+	if ((rc = may_write(t)) != SIG_OK)
+		return rc;
 	key_dbt(&k, key);
 	t->wrote = 1;
 	return store_map(t->s, t->s->db[tbl]->del(t->s->db[tbl], t->txn, &k, 0),

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <db.h>
 
@@ -31,6 +32,7 @@ store_stats(struct store *s, struct store_stats *st)
 	char		**list = NULL, **p;
 	const char	*home = NULL;
 	struct stat	 sb;
+	struct statvfs	 fs;
 
 	memset(st, 0, sizeof(*st));
 	if (s->env->memp_stat(s->env, &mp, NULL, 0) != 0 ||
@@ -53,6 +55,8 @@ store_stats(struct store *s, struct store_stats *st)
 	free(tx);
 	/* Every log file, archived or not, counts towards the size on disk. */
 	(void)s->env->get_home(s->env, &home);
+	if (home != NULL && statvfs(home, &fs) == 0)
+		st->free_bytes = (uint64_t)fs.f_bavail * fs.f_frsize;
 	if (home != NULL && s->env->log_archive(s->env, &list, DB_ARCH_LOG |
 	    DB_ARCH_ABS) == 0 && list != NULL) {
 		for (p = list; *p != NULL; p++) {

@@ -94,13 +94,31 @@ enum sig_err	auth_apikey_revoke(struct store *, const char *id);
 enum sig_err	auth_totp_enroll(struct store *, const struct master_key *mk,
 		    const char *id, char *secret32, char *name, size_t namesz);
 
+/* After this many wrong codes in a row an API key's OTP routes lock. */
+#define AUTH_OTP_TRIES		5
+
+/*
+ * How long the lock lasts after the wrong code that made fails wrong codes
+ * in a row (AUTH_OTP_TRIES or more): 60 s, doubling with each further one,
+ * at most an hour.  Seconds; 0 below AUTH_OTP_TRIES.
+ */
+long	auth_otp_lock_seconds(long fails);
+
 /*
  * Check an X-OTP code for API key id and, when it is valid, record its time
- * step so that it cannot be used again (RFC 6238 section 5.2).  Returns
- * SIG_OK, SIG_EOTP with msg (SIG_MSG_MAX) for a missing, malformed, wrong or
- * replayed code or when no secret is enrolled, or a store error.
+ * step so that it cannot be used again (RFC 6238 section 5.2), all in one
+ * locked read-modify-write of the key, so every worker counts the same
+ * tries (RFC 4226 section 7.3).  While the key is locked every check,
+ * right or wrong, answers SIG_EOTPLOCKED with *retry_after (seconds) and
+ * consumes nothing; a wrong code counts, and the AUTH_OTP_TRIES-th in a row
+ * and each after it lock the key (auth_otp_lock_seconds) with an audit
+ * event totp.locked (request_id as given); a valid code resets the count.
+ * Returns SIG_OK, SIG_EOTPLOCKED, SIG_EOTP with msg (SIG_MSG_MAX) for a
+ * missing, malformed, wrong or replayed code or when no secret is enrolled,
+ * or a store error.
  */
 enum sig_err	auth_totp_check(struct store *, const struct master_key *mk,
-		    const char *id, const char *code, char *msg);
+		    const char *id, const char *code, const char *request_id,
+		    long *retry_after, char *msg);
 
 #endif

@@ -12,6 +12,7 @@ enum sig_err {
 	SIG_EUNAUTH,		/* 401 UNAUTHORIZED */
 	SIG_EFORBIDDEN,		/* 403 FORBIDDEN */
 	SIG_EOTP,		/* 403 INVALID_OTP */
+	SIG_EOTPLOCKED,		/* 429 OTP_LOCKED */
 	SIG_ENOTFOUND,		/* 404 NOT_FOUND */
 	SIG_EENDPOINT,		/* 404 ENDPOINT_NOT_FOUND */
 	SIG_EMETHOD,		/* 405 METHOD_NOT_ALLOWED */
@@ -27,6 +28,7 @@ enum sig_err {
 	SIG_EWSEXISTS,		/* 409 WORKSPACE_EXISTS */
 	SIG_ENOTACTIVE,		/* 409 KEY_NOT_ACTIVE */
 	SIG_ENOTMASTER,		/* 503 SERVICE_UNAVAILABLE: a replica refuses writes */
+	SIG_EFULL,		/* 503 SERVICE_UNAVAILABLE: storage is full */
 	SIG_ENOQUORUM,		/* 503 SERVICE_UNAVAILABLE: too few sites acknowledged */
 	SIG_ERETRY,		/* internal: the transaction lost a deadlock, run it again */
 	SIG_EEXISTS,		/* internal: a unique key is already taken */

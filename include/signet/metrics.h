@@ -18,6 +18,7 @@
 enum metric_counter {
 	METRIC_DEADLOCKS_RETRIED,	/* transactions rerun after a deadlock */
 	METRIC_WATCHDOG_EXITS,		/* processes ended by the watchdog */
+	METRIC_WRITES_FULL,		/* writes refused: storage full */
 	METRIC_COUNTERS
 };
 

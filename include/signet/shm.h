@@ -20,7 +20,8 @@
 #define SHM_ROUTES	64	/* route slots; the last is "unmatched" */
 #define SHM_STATUSES	16	/* status slots; the last is "other" */
 #define SHM_BUCKETS	12	/* latency buckets; the last is +Inf */
-#define SHM_COUNTERS	2	/* enum metric_counter */
+#define SHM_COUNTERS	2	/* the first counters (the first layout's) */
+#define SHM_MORE_COUNTERS 8	/* counters added later, appended */
 
 #define SHM_USAGE_SLOTS		2048	/* keys noted between two flushes */
 #define SHM_USAGE_RECORD	64
@@ -83,6 +84,9 @@ int	shm_generation(uint64_t *gen);
 
 /* Add one to the generation cell (sequentially consistent); 0: unmapped. */
 int	shm_generation_bump(void);
+
+/* The appended counters (SHM_MORE_COUNTERS), or NULL when unmapped. */
+uint64_t	*shm_more_counters(void);
 
 /*
  * The usage table: *n slots for atomic updates (and *names, their names,

@@ -226,6 +226,7 @@ struct store_stats {
 	uint64_t	 lock_deadlocks, lock_timeouts;
 	uint64_t	 txn_commits, txn_aborts, txn_active;
 	uint64_t	 log_files, log_bytes;
+	uint64_t	 free_bytes;	/* free to this process on SIGNET_HOME's disk */
 };
 
 /* Figures of the environment for /metrics and signetctl stats. */

@@ -4,13 +4,16 @@ enterprise keys need (RFC 6238: HMAC-SHA1, 6 digits, 30 s steps, +-1 step,
 each code once)."""
 
 import base64
+import concurrent.futures
 import os
 import re
+import signal
 import urllib.parse
 import uuid
 
 import pytest
 
+from test_durability import wait_healthy
 from harness import (OtpAdmin, UNAUTHORIZED_MESSAGE, enroll_totp, err, ok,
                      totp_code, totp_secret_bytes, totp_step, totp_wait_margin)
 
@@ -185,15 +188,85 @@ def test_wrong_codes(signet, ent, otp_admin):
     _, ent_id = ent
     kid = fresh_kid()
     good = totp_code(otp_admin.secret)
-    for bad in (wrong_code(good), "abcdef", good[:5], good + "0", "0" + good,
-                totp_code(base64.b32encode(os.urandom(20)).decode())):
-        if bad == good:
-            continue
-        err(register(signet, otp_admin.token, ent_id, kid, bad), 403, "INVALID_OTP")
-        err(revoke(signet, otp_admin.token, ent_id, kid, bad), 403, "INVALID_OTP")
+    bads = [b for b in (wrong_code(good), "abcdef", good[:5], good + "0")
+            if b != good]
+    # Fewer wrong codes than lock the key (five in a row do).
+    for i, bad in enumerate(bads):
+        r = (register if i % 2 == 0 else revoke)(signet, otp_admin.token, ent_id,
+                                                  kid, bad)
+        err(r, 403, "INVALID_OTP")
     assert key_ids(signet, otp_admin.token, ent_id) == {}
     # The refusals did not use up the good code.
     ok(register(signet, otp_admin.token, ent_id, kid, good), 201)
+
+
+def lock_key(signet, otp_admin, ent_id):
+    """Five wrong codes in a row: the fifth locks the key's OTP routes."""
+    bad = wrong_code(totp_code(otp_admin.secret))
+    for _ in range(5):
+        err(register(signet, otp_admin.token, ent_id, fresh_kid(), bad), 403,
+            "INVALID_OTP")
+
+
+def assert_locked(r, low=1, high=60):
+    err(r, 429, "OTP_LOCKED", "Too many wrong OTP codes: try again later")
+    after = int(r.headers["Retry-After"])
+    assert low <= after <= high, r.headers["Retry-After"]
+
+
+def test_five_wrong_codes_lock(signet, ent, otp_admin, admin):
+    """RFC 4226 section 7.3: after 5 wrong codes in a row every OTP-protected
+    request of the key is refused for 60 s with 429 OTP_LOCKED and
+    Retry-After, a correct code included (and not consumed), without a code
+    too; other requests of the key and other keys are unaffected; the lock is
+    one audit event totp.locked."""
+    acct, ent_id = ent
+    kid = fresh_kid()
+    lock_key(signet, otp_admin, ent_id)
+    good = totp_code(otp_admin.secret)
+    assert_locked(register(signet, otp_admin.token, ent_id, kid, good), 55, 60)
+    assert_locked(revoke(signet, otp_admin.token, ent_id, kid, good))
+    assert_locked(register(signet, otp_admin.token, ent_id, kid))
+    assert kid not in key_ids(signet, otp_admin.token, ent_id)
+    # The same key's other routes, and another key's OTP routes, still work.
+    ok(signet.req("GET", "/v1/enterprises/%s" % ent_id, otp_admin.token))
+    other = OtpAdmin(signet, acct, name="other otp admin")
+    ok(register(signet, other.token, ent_id, kid, other.code()), 201)
+    events = ok(signet.req("GET", "/v1/audit-events?resource_id=%s" % otp_admin.id,
+                           admin[2]))
+    locked = [e for e in events if e["action"] == "totp.locked"]
+    assert len(locked) == 1, events
+    assert locked[0]["resource_type"] == "api_key"
+    assert locked[0]["actor"] == {"id": otp_admin.id, "name": otp_admin.name}
+    assert locked[0]["request_id"].startswith("req_")
+
+
+def test_concurrent_guesses_get_five_tries(signet, ent, otp_admin):
+    """An attacker with many connections gets no more than 5 tries past the
+    lock, whichever workers answer."""
+    _, ent_id = ent
+    bad = wrong_code(totp_code(otp_admin.secret))
+
+    def guess(_):
+        return register(signet, otp_admin.token, ent_id, fresh_kid(), bad).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(guess, range(48)))
+    assert codes.count(403) == 5, codes
+    assert codes.count(429) == 43, codes
+
+
+def test_lock_survives_worker_restarts(signet, ent, otp_admin):
+    """The lock is in the store, not in a worker: killing every worker keeps it."""
+    _, ent_id = ent
+    lock_key(signet, otp_admin, ent_id)
+    workers = signet.worker_pids()
+    assert workers
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    wait_healthy(signet)
+    assert_locked(register(signet, otp_admin.token, ent_id, fresh_kid(),
+                           totp_code(otp_admin.secret)))
 
 
 def test_code_accepted_once(signet, ent, otp_admin):

@@ -26,12 +26,13 @@
 /*
  * magic, the request cells, the generation and the slot counter (the
  * first layout, which later ones only append to), then the usage claim
- * and table.
+ * and table, then the counters added later.
  */
 #define SHM_V1_BYTES	(8 * (1 + SHM_ROUTES * SHM_STATUSES + \
 	SHM_ROUTES * SHM_BUCKETS + SHM_ROUTES + SHM_COUNTERS + 2))
 #define SHM_FILE_BYTES	(SHM_V1_BYTES + 8 + SHM_USAGE_SLOTS * \
-	(sizeof(struct shm_usage) + sizeof(struct shm_usage_name)))
+	(sizeof(struct shm_usage) + sizeof(struct shm_usage_name)) + \
+	8 * SHM_MORE_COUNTERS)
 
 static char	 home[64];
 
@@ -230,6 +231,19 @@ START_TEST(test_usage)
 }
 END_TEST
 
+/* The OTP lock: 60 s at the fifth wrong code, doubling, at most an hour. */
+START_TEST(test_otp_lock_seconds)
+{
+	ck_assert_int_eq(auth_otp_lock_seconds(0), 0);
+	ck_assert_int_eq(auth_otp_lock_seconds(AUTH_OTP_TRIES - 1), 0);
+	ck_assert_int_eq(auth_otp_lock_seconds(AUTH_OTP_TRIES), 60);
+	ck_assert_int_eq(auth_otp_lock_seconds(AUTH_OTP_TRIES + 1), 120);
+	ck_assert_int_eq(auth_otp_lock_seconds(AUTH_OTP_TRIES + 5), 1920);
+	ck_assert_int_eq(auth_otp_lock_seconds(AUTH_OTP_TRIES + 6), 3600);
+	ck_assert_int_eq(auth_otp_lock_seconds(1000000), 3600);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -242,6 +256,7 @@ main(void)
 	tcase_add_test(tc, test_attach_existing);
 	tcase_add_test(tc, test_auth_generation);
 	tcase_add_test(tc, test_usage);
+	tcase_add_test(tc, test_otp_lock_seconds);
 	suite_add_tcase(s, tc);
 	return unit_run(s, 0);
 }
