@@ -354,7 +354,13 @@ worker(int sock)
 		served %= MAINTAIN_EVERY;
 	FCGX_InitRequest(&r, sock, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (!stopping && !store_failed(app.store)) {
-		idle_timer_set(app_tick_wait(&app));
+		/*
+		 * Not on a site of a replication group: its repmgr threads and
+		 * elections are better left without a signal, and its master
+		 * does its clock-driven housekeeping after requests.
+		 */
+		if (!store_replicated(app.store))
+			idle_timer_set(app_tick_wait(&app));
 		if (FCGX_Accept_r(&r) < 0) {
 			idle_timer_set(0);
 			if (ticked && !stopping) {

@@ -262,9 +262,14 @@ def test_failover_keeps_every_acknowledged_write(group, admin_token):
     # The old master comes back as a replica and catches up.
     old.start()
     wait_for("old master rejoins as a replica", lambda: group.role(old) == "replica")
-    wait_for("old master catches up",
-             lambda: old.req("GET", "/v1/endpoints/" + after_id,
-                             admin_token).status_code == 200)
+    try:
+        wait_for("old master catches up",
+                 lambda: old.req("GET", "/v1/endpoints/" + after_id,
+                                 admin_token).status_code == 200)
+    except Exception:
+        # What the rejoined site's processes said, for the report.
+        print("--- the old master's error log ---\n%s" % old.error_log()[-6000:])
+        raise
     h = health(old)["replication"]
     assert h["master"] == group.site_of(new)
     wait_for("same log position as the master",
