@@ -605,20 +605,40 @@ class OtpAdmins:
         return a, {"X-OTP": a.code()}
 
 
-def scan_files(top, needles):
-    """({needle label: [paths relative to top]}, number of files read) for
-    every regular file under `top` (links skipped), read as bytes: where each
-    needle (bytes) of `needles` {label: needle} occurs."""
-    found, nfiles = {}, 0
+def get_jwks(inst, path, headers=None):
+    """GET a jwks.json without credentials: (response, the JWK Set or None
+    when the answer is not 200), the set's shape checked."""
+    r = inst.req("GET", path, headers=headers)
+    if r.status_code != 200:
+        return r, None
+    request_id(r)
+    ctype = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    assert ctype in ("application/json", "application/jwk-set+json"), ctype
+    doc = r.json()
+    assert isinstance(doc, dict) and set(doc) == {"keys"}, doc
+    assert isinstance(doc["keys"], list), doc
+    return r, doc
+
+
+def walk_files(top):
+    """(path, bytes) of every regular file under `top`, links skipped."""
     for root, _dirs, files in os.walk(top):
         for name in files:
             path = os.path.join(root, name)
             if os.path.islink(path) or not os.path.isfile(path):
                 continue
             with open(path, "rb") as f:
-                data = f.read()
-            nfiles += 1
-            for label, needle in needles.items():
-                if needle in data:
-                    found.setdefault(label, []).append(os.path.relpath(path, top))
+                yield path, f.read()
+
+
+def scan_files(top, needles):
+    """({needle label: [paths relative to top]}, number of files read) for
+    every regular file under `top` (links skipped), read as bytes: where each
+    needle (bytes) of `needles` {label: needle} occurs."""
+    found, nfiles = {}, 0
+    for path, data in walk_files(top):
+        nfiles += 1
+        for label, needle in needles.items():
+            if needle in data:
+                found.setdefault(label, []).append(os.path.relpath(path, top))
     return found, nfiles

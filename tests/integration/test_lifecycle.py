@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey
 import harness
 from conftest import SERVERS
 from harness import (KEY_ID_RE, LAST_KEY_MESSAGE, MAX_KEYS_MESSAGE, REPO, SECRET_RE,
-                     TIMESTAMP_RE, allow_set, describe, err, no_content, ok, ok_list,
-                     request_id, sign_reference)
+                     TIMESTAMP_RE, allow_set, describe, err, get_jwks, no_content, ok,
+                     ok_list, request_id, sign_reference, walk_files)
 from test_inbound import uuid7
 
 NODE = shutil.which("node")
@@ -172,15 +172,7 @@ def verify(inst, kind, tok, ep_id, payload, headers):
 
 def jwks(inst, kind, ep_id, headers=None):
     """GET jwks.json without credentials: (response, document or None)."""
-    r = inst.req("GET", kind.path(ep_id, "/jwks.json"), headers=headers)
-    if r.status_code != 200:
-        return r, None
-    request_id(r)
-    ctype = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    assert ctype in ("application/json", "application/jwk-set+json"), ctype
-    doc = r.json()
-    assert isinstance(doc, dict) and set(doc) == {"keys"}, doc
-    return r, doc
+    return get_jwks(inst, kind.path(ep_id, "/jwks.json"), headers)
 
 
 def jwks_kids(inst, kind, ep_id):
@@ -871,30 +863,25 @@ def private_key_leaks(top, pubs, near=768):
     of that key, raw or encoded; any PKCS#8 Ed25519 key or PEM private key
     anywhere counts too.  JSON's "\\/" is read as "/"."""
     found, seen, located = [], set(), set()
-    for root, _dirs, files in os.walk(top):
-        for name in files:
-            path = os.path.join(root, name)
-            if os.path.islink(path) or not os.path.isfile(path):
-                continue
-            with open(path, "rb") as f:
-                data = f.read().replace(b"\\/", b"/")
-            rel = os.path.relpath(path, top)
-            if PKCS8_ED25519_PREFIX in data or b"PRIVATE KEY-----" in data:
-                found.append((rel, "private key marker"))
-            for raw in pubs:
-                for form in _pub_forms(raw):
-                    at = data.find(form)
-                    for _ in range(10000):
-                        if at < 0:
-                            break
-                        located.add(raw)
-                        region = data[max(0, at - near):at + len(form) + near]
-                        if region not in seen:
-                            seen.add(region)
-                            hit = _seed_of(region, pubs)
-                            if hit:
-                                found.append((rel, hit))
-                        at = data.find(form, at + 1)
+    for path, data in walk_files(top):
+        data = data.replace(b"\\/", b"/")
+        rel = os.path.relpath(path, top)
+        if PKCS8_ED25519_PREFIX in data or b"PRIVATE KEY-----" in data:
+            found.append((rel, "private key marker"))
+        for raw in pubs:
+            for form in _pub_forms(raw):
+                at = data.find(form)
+                for _ in range(10000):
+                    if at < 0:
+                        break
+                    located.add(raw)
+                    region = data[max(0, at - near):at + len(form) + near]
+                    if region not in seen:
+                        seen.add(region)
+                        hit = _seed_of(region, pubs)
+                        if hit:
+                            found.append((rel, hit))
+                    at = data.find(form, at + 1)
     return found, located
 
 

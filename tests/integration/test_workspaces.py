@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from test_openapi import app_routes
-from harness import scan_files, APIKEY_ID_RE, REPO, allow_set, err, ok, ok_list, request_id
+from harness import get_jwks, scan_files, APIKEY_ID_RE, REPO, allow_set, err, ok, ok_list, request_id
 
 NODE = shutil.which("node")
 OPENSSL = shutil.which("openssl")
@@ -101,16 +101,7 @@ def roll(signet, token, ws, uid, grace=None):
 
 def jwks(signet, ws, headers=None):
     """GET jwks.json without credentials; return (response, document or None)."""
-    r = signet.req("GET", ws_path(ws, "jwks.json"), headers=headers)
-    if r.status_code != 200:
-        return r, None
-    request_id(r)
-    ctype = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    assert ctype in ("application/json", "application/jwk-set+json"), ctype
-    doc = r.json()
-    assert isinstance(doc, dict) and set(doc) == {"keys"}, doc
-    assert isinstance(doc["keys"], list), doc
-    return r, doc
+    return get_jwks(signet, ws_path(ws, "jwks.json"), headers)
 
 
 def jwks_kids(signet, ws):
