@@ -76,13 +76,36 @@ static volatile int env_panicked;
 /* Commits that did not get their acknowledgements (any thread). */
 static unsigned long perm_failed;
 
+/*
+ * Whether a process that used the environment is still running, for
+ * failchk.  A zombie is not: it holds nothing, it only waits for a parent
+ * to collect it, and where nobody does (a container whose first process
+ * reaps no orphans) counting it alive would keep failchk from cleaning up
+ * after it for ever; a killed replication process would then keep its
+ * site from ever electing a new one.
+ */
 static int
 is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
 {
+	char	 path[32], buf[512], *p;
+	FILE	*f;
+	size_t	 n;
+
 	(void)env;
 	(void)tid;
 	(void)flags;
-	return kill(pid, 0) == 0 || errno == EPERM;
+	if (kill(pid, 0) != 0 && errno != EPERM)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return 1;
+	return p[2] != 'Z' && p[2] != 'X';
 }
 
 /*

@@ -74,6 +74,18 @@ def reap_children():
 
 
 
+def wait_for(what, fn, timeout, interval=0.05):
+    """fn()'s first true value, asked every interval for at most timeout s."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("%s: not within %.0f s (last: %r)" % (what, timeout, last))
+
+
 def public_view(key):
     """A key as listings show it: its create answer without the secret."""
     return {f: v for f, v in key.items() if f != "signing_secret"}

@@ -14,6 +14,7 @@ import time
 import pytest
 import requests
 
+import harness
 from conftest import SERVERS
 from harness import Instance, describe, err, free_port, list_all, ok, sign_reference
 
@@ -37,14 +38,7 @@ def health(inst, timeout=3):
 
 
 def wait_for(what, fn, timeout=CATCH_UP_S, interval=0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("%s: not within %.0f s (last: %r)" % (what, timeout, last))
+    return harness.wait_for(what, fn, timeout, interval)
 
 
 class Group:
