@@ -110,9 +110,16 @@ class Cluster:
     def status(self):
         return [json.loads(line) for line in self.run("status").splitlines()]
 
-    def master(self):
-        found = [s for s in self.status() if s["role"] == "master"]
-        return found[0] if len(found) == 1 else None
+    def master(self, timeout=10):
+        """The one site that says it is the master (asked again for a
+        while: a loaded site may answer a status query late)."""
+        def one():
+            found = [s for s in self.status() if s["role"] == "master"]
+            return found[0] if len(found) == 1 else None
+        try:
+            return wait_for("one master", one, timeout, interval=0.2)
+        except AssertionError:
+            return None
 
     def req(self, method, path, base=None, timeout=10, **kw):
         h = {"Authorization": "Bearer " + self.token}
@@ -232,6 +239,11 @@ def test_failover_through_the_front(cluster):
     master rejoins as a replica."""
     seed = ok(cluster.req("POST", "/v1/endpoints", json={"url": "https://example.com/seed"}),
               201)
+    # A read through the front may reach a replica a few milliseconds
+    # behind the master: the readers start once every site has the seed.
+    wait_for("the seed on every site", lambda: all(
+        cluster.req("GET", "/v1/endpoints/" + seed["id"], base=s["url"]).status_code == 200
+        for s in cluster.status()), timeout=20)
     lock = threading.Lock()
     acked = []              # (time, endpoint id) of every 201
     write_errors = []       # (time, status, code, Retry-After) of every other answer
