@@ -73,10 +73,15 @@ rep_configure(DB_ENV *env, const struct store_repl *r)
 	    2000000)) != 0 ||
 	    (rc = env->rep_set_timeout(env, DB_REP_CONNECTION_RETRY,
 	    1000000)) != 0 ||
+	    /*
+	     * An election among sites that see each other takes milliseconds;
+	     * one that fails (two replicas asked for votes at once) costs
+	     * its timeout and the retry before the next.
+	     */
 	    (rc = env->rep_set_timeout(env, DB_REP_ELECTION_RETRY,
-	    1000000)) != 0 ||
+	    500000)) != 0 ||
 	    (rc = env->rep_set_timeout(env, DB_REP_ELECTION_TIMEOUT,
-	    2000000)) != 0 ||
+	    1000000)) != 0 ||
 	    /*
 	     * By default a master's checkpoint waits 30 s before writing its
 	     * record, for the replicas' own checkpoints; every commit behind

@@ -261,7 +261,7 @@ def test_failover_through_the_front(cluster):
                                 json={"url": "https://example.com/f%d-%d" % (n, i)})
             except requests.RequestException as e:
                 with lock:
-                    write_errors.append((time.monotonic(), None, repr(e), None))
+                    write_errors.append((time.monotonic(), None, repr(e), None, None))
                 time.sleep(0.1)
                 continue
             now = time.monotonic()
@@ -271,10 +271,12 @@ def test_failover_through_the_front(cluster):
                 continue
             try:
                 code = r.json()["error"]["code"]
+                why = r.json()["error"]["message"]
             except (ValueError, KeyError, TypeError):
-                code = r.text[:100]
+                code = why = r.text[:100]
             with lock:
-                write_errors.append((now, r.status_code, code, r.headers.get("Retry-After")))
+                write_errors.append((now, r.status_code, code, r.headers.get("Retry-After"),
+                                     why))
             time.sleep(0.1)
 
     def reader(n):
@@ -323,15 +325,16 @@ def test_failover_through_the_front(cluster):
           "kill; %d writes refused meanwhile %s; %d reads failed"
           % (cluster.server, len(acked), sum(1 for t, _ in acked if t < t_kill), reads[0],
              t_killed - t_kill, writes_back_s, len(during),
-             sorted(set((s, c) for _, s, c, _ in during)), len(read_fails)))
+             sorted(set((s, c) for _, s, c, _, _ in during)), len(read_fails)))
     assert reads[0] > 100
     assert not read_fails, read_fails[:5]
     # A refused write says so in the envelope, with Retry-After; and none
     # before the kill.  502: the write was in flight when its site died
     # (HAProxy's answer: it may or may not be committed); 503: no master
     # at the moment (HAProxy's, or a site's in the middle of the election).
-    assert not [e for e in write_errors if e[0] < t_kill], write_errors[:5]
-    for _, status, code, retry in during:
+    assert not [e for e in write_errors if e[0] < t_kill], \
+        [(t - t_kill, *e) for t, *e in write_errors][:5]
+    for _, status, code, retry, _ in during:
         assert status in (502, 503) and code == "SERVICE_UNAVAILABLE" and retry == "1", \
             during[:5]
     assert writes_back_s < WRITES_BACK_S, writes_back_s
