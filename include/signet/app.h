@@ -26,6 +26,22 @@ struct app {
 enum sig_err	app_open(struct app *, const char *home);
 
 /*
+ * Why app_open failed, for a person, into msg (msgsz bytes, always
+ * written): when this process runs as another user than the one owning the
+ * data directory (or the nearest directory above it that it can see), the
+ * two users and what the host must change; otherwise a pointer to the
+ * lines logged before.  Never names a secret.
+ */
+void	app_why_not(const struct app *, char *msg, size_t msgsz);
+
+/*
+ * The answer of a worker that could not start (app_open failed): 503, with
+ * Retry-After; /healthz its bare {"status":"unavailable"}, every other path
+ * the SERVICE_UNAVAILABLE envelope.  res as for app_handle.
+ */
+void	app_unavailable(const struct http_request *, struct http_response *);
+
+/*
  * Open the store in cfg->home as configured: stand-alone, or as a site of a
  * replication group.  Used by the workers and by signetctl.
  */
