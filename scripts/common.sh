@@ -9,6 +9,8 @@ SIGNET_APACHE_PACKAGES="apache2 libapache2-mod-fcgid"
 SIGNET_TEST_PACKAGES="python3 python3-pytest python3-requests python3-yaml python3-cryptography openssl gnutls-bin"
 # scripts/test-package: build the Debian package, serve it through nginx too.
 SIGNET_PACKAGE_PACKAGES="debhelper dpkg-dev fakeroot lintian nginx python3 curl"
+# scripts/test-hosting: suEXEC with a configurable document root.
+SIGNET_HOSTING_PACKAGES="apache2-suexec-custom python3 curl"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
