@@ -73,8 +73,10 @@ app_open(struct app *app, const char *home)
 	    SIG_OK)
 		return rc;
 	(void)shm_map(app->cfg.home);
-	if ((rc = app_store_open(&app->cfg, &app->store)) != SIG_OK)
+	if ((rc = app_store_open(&app->cfg, &app->store)) != SIG_OK) {
+		app->store_failed = 1;
 		return rc;
+	}
 	store_set_maintenance(app->store,
 	    (unsigned)app->cfg.log_maintenance_writes);
 	/* The first tick a period after start, not at the first request. */
@@ -105,7 +107,7 @@ user_name(uid_t uid, char *out, size_t outsz)
 	    (unsigned long)uid);
 }
 
-void
+int
 app_why_not(const struct app *app, char *msg, size_t msgsz)
 {
 	char		 path[PATH_MAX], me[300], owner[300], *slash;
@@ -114,7 +116,7 @@ app_why_not(const struct app *app, char *msg, size_t msgsz)
 
 	if (app->cfg.home[0] == '\0') {
 		snprintf(msg, msgsz, "see the lines logged before this one");
-		return;
+		return 0;
 	}
 	snprintf(path, sizeof(path), "%s", app->cfg.home);
 	/* The home, or the nearest directory above it this user can see. */
@@ -124,7 +126,7 @@ app_why_not(const struct app *app, char *msg, size_t msgsz)
 		if ((slash = strrchr(path, '/')) == NULL || slash == path) {
 			snprintf(msg, msgsz, "the data directory %s cannot be "
 			    "reached: %s", app->cfg.home, strerror(err));
-			return;
+			return 0;
 		}
 		*slash = '\0';
 	}
@@ -139,7 +141,9 @@ app_why_not(const struct app *app, char *msg, size_t msgsz)
 			snprintf(msg, msgsz, "running as %s, the owner of the "
 			    "data directory %s: see the lines logged before this "
 			    "one", me, app->cfg.home);
-	} else if (err == 0)
+		return 0;
+	}
+	if (err == 0)
 		snprintf(msg, msgsz, "running as %s, data directory %s owned "
 		    "by %s: your host must run your FastCGI programs as you, "
 		    "e.g. with suEXEC", me, app->cfg.home, owner);
@@ -148,6 +152,7 @@ app_why_not(const struct app *app, char *msg, size_t msgsz)
 		    "reachable (%s), %s owned by %s: your host must run your "
 		    "FastCGI programs as you, e.g. with suEXEC", me,
 		    app->cfg.home, strerror(err), path, owner);
+	return 1;
 }
 
 void

@@ -381,9 +381,16 @@ worker(int sock)
 	}
 	if (app_open(&app, NULL) != SIG_OK) {
 		char	 why[1024];
+		int	 other_user;
 
-		app_why_not(&app, why, sizeof(why));
+		other_user = app_why_not(&app, why, sizeof(why));
 		log_msg(LOG_ERR, "worker cannot start: %s", why);
+		/*
+		 * Storage that did not open for its owner may open for the next
+		 * worker (recovery, a watchdog marker): exit at once, as ever.
+		 */
+		if (app.store_failed && !other_user)
+			return 1;
 		return serve_unavailable(sock, why);
 	}
 	/* Longer than any honest request: a JWKS fetch has its own deadline. */

@@ -500,6 +500,10 @@ cmd_restore(struct config *cfg, int argc, char **argv)
 
 	if (argc != 1)
 		return fail("USAGE", "usage: signetctl restore BACKUP_DIR");
+	if (cfg->replication_site[0] != '\0')
+		return fail("INVALID_REQUEST", "restore replaces a stand-alone "
+		    "data directory; a site of a replication group gets its data "
+		    "from the group (docs/replication.md)");
 	if (access(cfg->home, F_OK) != 0)
 		return fail("NOT_INITIALIZED", "%s does not exist: restore "
 		    "replaces an existing data directory (signetctl init makes "

@@ -17,6 +17,7 @@ struct app {
 	struct master_key	 mk;
 	struct store		*store;
 	int64_t			 tick_last;	/* app_tick's last run, seconds */
+	int			 store_failed;	/* app_open: only the store */
 };
 
 /*
@@ -30,9 +31,10 @@ enum sig_err	app_open(struct app *, const char *home);
  * written): when this process runs as another user than the one owning the
  * data directory (or the nearest directory above it that it can see), the
  * two users and what the host must change; otherwise a pointer to the
- * lines logged before.  Never names a secret.
+ * lines logged before.  Never names a secret.  Returns 1 when the users
+ * differ (no restart of the worker can help), else 0.
  */
-void	app_why_not(const struct app *, char *msg, size_t msgsz);
+int	app_why_not(const struct app *, char *msg, size_t msgsz);
 
 /*
  * The answer of a worker that could not start (app_open failed): 503, with

@@ -47,10 +47,20 @@ def wait_for(pred, what, timeout=10.0):
     raise AssertionError("not within %.0f s: %s" % (timeout, what))
 
 
+def healthy(inst):
+    try:
+        return inst.req("GET", "/healthz", timeout=5).status_code == 200
+    except harness.requests.RequestException:
+        return False
+
+
 def serving(inst):
+    """The instance, answering: a restore makes the web server start new
+    workers, and lighttpd answers 503 itself until they are up."""
     if inst.proc is None or inst.proc.poll() is not None:
         inst.stop()
         inst.start()
+    wait_for(lambda: healthy(inst), "/healthz answers 200", timeout=20.0)
     return inst
 
 
@@ -96,6 +106,7 @@ def test_restore_while_serving(logged):
     assert stat.S_IMODE(os.stat(os.path.join(inst.home, "master.key")).st_mode) == 0o600
     wait_for(lambda: not any(p in inst.worker_pids() for p in old_workers),
              "the old workers exit")
+    wait_for(lambda: healthy(inst), "new workers serve", timeout=20.0)
 
     # The web server's new workers serve the backup's data.
     ok(inst.req("GET", "/v1/endpoints/" + before["id"], tok))
@@ -151,6 +162,7 @@ def test_restore_of_a_backup_without_master_key(logged):
     ctl_ok(inst, "backup", backup, "--no-master-key")
     assert not os.path.exists(os.path.join(backup, "master.key"))
     out = ctl_ok(inst, "restore", backup)
+    wait_for(lambda: healthy(inst), "new workers serve", timeout=20.0)
     # The data directory's own key came along: the secrets still unseal.
     h = inst.sign(tok, ep["id"], "same key")
     assert inst.verify(tok, ep["id"], "same key", h)["valid"] is True

@@ -289,13 +289,13 @@ START_TEST(test_why_not)
 	app_why_not(&app, msg, sizeof(msg));
 	ck_assert_ptr_nonnull(strstr(msg, "cannot be reached"));
 	ck_assert_int_eq(mkdir(home, 0700), 0);
-	app_why_not(&app, msg, sizeof(msg));
+	ck_assert_int_eq(app_why_not(&app, msg, sizeof(msg)), 0);
 	ck_assert_ptr_nonnull(strstr(msg, "the owner of the data directory"));
 	if (geteuid() != 0)
 		return;
 	/* As a host without suEXEC does: the data belongs to someone else. */
 	ck_assert_int_eq(chown(home, 65534, 65534), 0);
-	app_why_not(&app, msg, sizeof(msg));
+	ck_assert_int_eq(app_why_not(&app, msg, sizeof(msg)), 1);
 	snprintf(want, sizeof(want), "running as root (0), data directory %s "
 	    "owned by nobody (65534): your host must run your FastCGI programs "
 	    "as you, e.g. with suEXEC", home);
