@@ -29,7 +29,7 @@ restore_copy_file(const char *src, const char *dst)
 	ssize_t	 n;
 	int	 in, out, rc = -1;
 
-	if ((in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
 	    -1) {

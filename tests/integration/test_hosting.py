@@ -248,3 +248,22 @@ def test_worker_that_cannot_start_says_why(logged):
     wait_for(lambda: inst.req("GET", "/healthz").status_code == 200,
              "a new worker serves once the cause is gone", timeout=RECOVER_TIMEOUT)
     ok(inst.req("GET", "/v1/endpoints/" + ep["id"], tok))
+
+
+def test_backup_copies_a_linked_signet_conf(logged):
+    # The Debian package's layout: SIGNET_HOME/signet.conf links to /etc.
+    inst = serving(logged)
+    target = os.path.join(inst.tmp, "etc-signet.conf")
+    with open(target, "w") as f:
+        f.write("# linked\nmax_body_bytes = 65536\n")
+    link = os.path.join(inst.home, "signet.conf")
+    os.symlink(target, link)
+    try:
+        backup = new_dir_path(inst, "linked")
+        ctl_ok(inst, "backup", backup)
+        copy = os.path.join(backup, "signet.conf")
+        assert not os.path.islink(copy)
+        with open(copy) as f:
+            assert f.read() == "# linked\nmax_body_bytes = 65536\n"
+    finally:
+        os.unlink(link)
