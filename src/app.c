@@ -139,8 +139,8 @@ app_why_not(const struct app *app, char *msg, size_t msgsz)
 			    strerror(err));
 		else
 			snprintf(msg, msgsz, "running as %s, the owner of the "
-			    "data directory %s: see the lines logged before this "
-			    "one", me, app->cfg.home);
+			    "data directory %s: see the lines logged before "
+			    "this one", me, app->cfg.home);
 		return 0;
 	}
 	if (err == 0)

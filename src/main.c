@@ -338,7 +338,7 @@ serve_unavailable(int sock, const char *why)
 		memset(&req, 0, sizeof(req));
 		read_params(r.envp, &req, &clen);
 		drain(r.in);
-		/* Once per worker is enough for the log; every answer is 503. */
+		/* Once a worker is enough for the log; each answer is 503. */
 		if (n++ == 0)
 			FCGX_FPrintF(r.err, "signet: worker cannot start: %s\n",
 			    why);

@@ -131,8 +131,8 @@ restore_stage(const char *backup, const char *home, const char *home_key,
 		    lstat(src, &st) == -1 || !S_ISREG(st.st_mode))
 			continue;
 		if (restore_copy_file(src, dst) != 0) {
-			snprintf(msg, RESTORE_MSG_MAX, "cannot copy %s: %s", src,
-			    strerror(errno));
+			snprintf(msg, RESTORE_MSG_MAX, "cannot copy %s: %s",
+			    src, strerror(errno));
 			closedir(d);
 			goto fail;
 		}
@@ -143,10 +143,10 @@ restore_stage(const char *backup, const char *home, const char *home_key,
 		snprintf(dst, sizeof(dst), "%s/master.key", staged);
 		if (access(home_key, F_OK) != 0 ||
 		    restore_copy_file(home_key, dst) != 0) {
-			snprintf(msg, RESTORE_MSG_MAX, "%s has no master.key (a "
-			    "backup made with --no-master-key) and %s cannot be "
-			    "copied: put the master key into the backup first",
-			    backup, home_key);
+			snprintf(msg, RESTORE_MSG_MAX, "%s has no master.key "
+			    "(a backup made with --no-master-key) and %s "
+			    "cannot be copied: put the master key into the "
+			    "backup first", backup, home_key);
 			restore_discard(staged);
 			return SIG_EINVAL;
 		}

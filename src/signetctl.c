@@ -449,11 +449,11 @@ cmd_backup(struct config *cfg, int argc, char **argv)
 
 		/* Berkeley DB's copy reads every file of the directory. */
 		if (foreign_file(cfg->home, NULL, R_OK, why, sizeof(why)))
-			return fail("IO_ERROR", "cannot back up %s: %s: the web "
-			    "server runs Signet as another user than the data "
-			    "directory's owner; run signetctl as that user, or "
-			    "have the host run your FastCGI programs as you "
-			    "(suEXEC)", cfg->home, why);
+			return fail("IO_ERROR", "cannot back up %s: %s: the "
+			    "web server runs Signet as another user than the "
+			    "data directory's owner; run signetctl as that "
+			    "user, or have the host run your FastCGI programs "
+			    "as you (suEXEC)", cfg->home, why);
 	}
 	if (open_store(cfg, &s) != 0)
 		return 1;
@@ -502,8 +502,8 @@ cmd_restore(struct config *cfg, int argc, char **argv)
 		return fail("USAGE", "usage: signetctl restore BACKUP_DIR");
 	if (cfg->replication_site[0] != '\0')
 		return fail("INVALID_REQUEST", "restore replaces a stand-alone "
-		    "data directory; a site of a replication group gets its data "
-		    "from the group (docs/replication.md)");
+		    "data directory; a site of a replication group gets its "
+		    "data from the group (docs/replication.md)");
 	if (access(cfg->home, F_OK) != 0)
 		return fail("NOT_INITIALIZED", "%s does not exist: restore "
 		    "replaces an existing data directory (signetctl init makes "
@@ -522,9 +522,9 @@ cmd_restore(struct config *cfg, int argc, char **argv)
 	if (store_verify(staged, &bad, first, sizeof(first)) != SIG_OK ||
 	    bad != 0) {
 		restore_discard(staged);
-		return fail("STORAGE_ERROR", "the backup in %s does not verify%s%s:"
-		    " nothing was changed", argv[0], bad ? "; first bad table: " :
-		    "", bad ? first : "");
+		return fail("STORAGE_ERROR", "the backup in %s does not "
+		    "verify%s%s: nothing was changed", argv[0], bad ?
+		    "; first bad table: " : "", bad ? first : "");
 	}
 	if (restore_swap(cfg->home, staged, old, msg) != SIG_OK) {
 		restore_discard(staged);
@@ -539,11 +539,12 @@ cmd_restore(struct config *cfg, int argc, char **argv)
 	rc = store_ping(s);
 	store_close(s);
 	if (rc != SIG_OK)
-		return fail("STORAGE_ERROR", "the backup is in place but storage "
-		    "in %s does not answer; the former data is in %s", cfg->home,
-		    old);
+		return fail("STORAGE_ERROR", "the backup is in place but "
+		    "storage in %s does not answer; the former data is in %s",
+		    cfg->home, old);
 	o = json_object_new_object();
-	json_object_object_add(o, "restored", json_object_new_string(cfg->home));
+	json_object_object_add(o, "restored",
+	    json_object_new_string(cfg->home));
 	json_object_object_add(o, "from", json_object_new_string(argv[0]));
 	json_object_object_add(o, "previous", json_object_new_string(old));
 	json_object_object_add(o, "workers_stopped",

@@ -101,14 +101,16 @@ make_backup(int with_key)
 
 START_TEST(test_stage_copies_the_backup)
 {
-	char		 staged[PATH_MAX], msg[RESTORE_MSG_MAX], a[PATH_MAX], b[PATH_MAX];
+	char		 staged[PATH_MAX], msg[RESTORE_MSG_MAX];
+	char		 a[PATH_MAX], b[PATH_MAX];
 	char		 first[64];
 	struct stat	 st;
 	int		 bad = -1;
 
 	make_backup(1);
 	ck_assert_int_eq(mkdir(home, 0700), 0);
-	ck_assert_int_eq(restore_stage(backup, home, NULL, staged, msg), SIG_OK);
+	ck_assert_int_eq(restore_stage(backup, home, NULL, staged, msg),
+	    SIG_OK);
 	ck_assert_str_eq(staged, strcat(strcpy(a, home), ".restoring"));
 	ck_assert_int_eq(stat(staged, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0700);
@@ -171,7 +173,8 @@ START_TEST(test_stage_takes_the_home_key)
 	ck_assert_mem_eq(k1, k2, 32);
 	/* A key kept outside the home (NULL) is not copied in. */
 	restore_discard(staged);
-	ck_assert_int_eq(restore_stage(backup, home, NULL, staged, msg), SIG_OK);
+	ck_assert_int_eq(restore_stage(backup, home, NULL, staged, msg),
+	    SIG_OK);
 	ck_assert(!exists(staged, "master.key"));
 }
 END_TEST
@@ -189,7 +192,8 @@ START_TEST(test_swap)
 	ck_assert_str_eq(get(home, "which", buf, sizeof(buf)), "new");
 	ck_assert_str_eq(get(old, "which", buf, sizeof(buf)), "old");
 	ck_assert_int_eq(strncmp(old, home, strlen(home)), 0);
-	ck_assert_int_eq(strncmp(old + strlen(home), ".before-restore-", 16), 0);
+	ck_assert_int_eq(strncmp(old + strlen(home), ".before-restore-", 16),
+	    0);
 	ck_assert_int_eq(access(staged, F_OK), -1);
 }
 END_TEST
@@ -261,7 +265,8 @@ START_TEST(test_log_file)
 	log_msg(LOG_ERR, "worker cannot start: %s", "why");
 	get(top, "signet.log", buf, sizeof(buf));
 	ck_assert_ptr_nonnull(strstr(buf, "] info: request 1\n"));
-	ck_assert_ptr_nonnull(strstr(buf, "] error: worker cannot start: why\n"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "] error: worker cannot start: why\n"));
 	/* Errors reach stderr too (the web server's log); requests do not. */
 	get(top, "stderr", buf, sizeof(buf));
 	ck_assert_ptr_null(strstr(buf, "request 1"));
