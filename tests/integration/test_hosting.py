@@ -9,7 +9,6 @@ import os
 import pwd
 import shutil
 import stat
-import subprocess
 import time
 
 import pytest
