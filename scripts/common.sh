@@ -11,6 +11,8 @@ SIGNET_TEST_PACKAGES="python3 python3-pytest python3-requests python3-yaml pytho
 SIGNET_PACKAGE_PACKAGES="debhelper dpkg-dev fakeroot lintian nginx python3 curl"
 # scripts/cluster: three replicated sites behind HAProxy.
 SIGNET_CLUSTER_PACKAGES="haproxy curl"
+# scripts/test-hosting: suEXEC with a configurable document root.
+SIGNET_HOSTING_PACKAGES="apache2-suexec-custom python3 curl"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }

@@ -6,10 +6,15 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "signet/app.h"
 #include "signet/audit.h"
@@ -62,17 +67,119 @@ app_open(struct app *app, const char *home)
 		log_msg(LOG_ERR, "configuration: %s", msg);
 		return rc;
 	}
+	/* A failure is logged to stderr, and the worker runs on without it. */
+	(void)log_open(app->cfg.log_file);
 	if ((rc = crypto_master_load(app->cfg.master_key_file, &app->mk)) !=
 	    SIG_OK)
 		return rc;
 	(void)shm_map(app->cfg.home);
-	if ((rc = app_store_open(&app->cfg, &app->store)) != SIG_OK)
+	if ((rc = app_store_open(&app->cfg, &app->store)) != SIG_OK) {
+		app->store_failed = 1;
 		return rc;
+	}
 	store_set_maintenance(app->store,
 	    (unsigned)app->cfg.log_maintenance_writes);
 	/* The first tick a period after start, not at the first request. */
 	app->tick_last = ids_now_us() / 1000000;
 	return SIG_OK;
+}
+
+/* An empty answer to a route not known yet, with a fresh request id. */
+static void
+response_init(struct http_response *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->route = "unmatched";
+	res->route_index = METRICS_ROUTES - 1;
+	if (ids_new("req_", 12, res->request_id, sizeof(res->request_id)) !=
+	    SIG_OK)
+		snprintf(res->request_id, sizeof(res->request_id),
+		    "req_000000000000000000000000");
+}
+
+/* "name (uid)" of a user id into out. */
+static void
+user_name(uid_t uid, char *out, size_t outsz)
+{
+	struct passwd	*pw = getpwuid(uid);
+
+	snprintf(out, outsz, "%s (%lu)", pw != NULL ? pw->pw_name : "?",
+	    (unsigned long)uid);
+}
+
+int
+app_why_not(const struct app *app, char *msg, size_t msgsz)
+{
+	char		 path[PATH_MAX], me[300], owner[300], *slash;
+	struct stat	 st;
+	int		 err = 0;
+
+	if (app->cfg.home[0] == '\0') {
+		snprintf(msg, msgsz, "see the lines logged before this one");
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s", app->cfg.home);
+	/* The home, or the nearest directory above it this user can see. */
+	while (stat(path, &st) == -1) {
+		if (err == 0)
+			err = errno;
+		if ((slash = strrchr(path, '/')) == NULL || slash == path) {
+			snprintf(msg, msgsz, "the data directory %s cannot be "
+			    "reached: %s", app->cfg.home, strerror(err));
+			return 0;
+		}
+		*slash = '\0';
+	}
+	user_name(geteuid(), me, sizeof(me));
+	user_name(st.st_uid, owner, sizeof(owner));
+	if (st.st_uid == geteuid()) {
+		if (err != 0)
+			snprintf(msg, msgsz, "the data directory %s cannot be "
+			    "reached: %s (run signetctl init)", app->cfg.home,
+			    strerror(err));
+		else
+			snprintf(msg, msgsz, "running as %s, the owner of the "
+			    "data directory %s: see the lines logged before "
+			    "this one", me, app->cfg.home);
+		return 0;
+	}
+	if (err == 0)
+		snprintf(msg, msgsz, "running as %s, data directory %s owned "
+		    "by %s: your host must run your FastCGI programs as you, "
+		    "e.g. with suEXEC", me, app->cfg.home, owner);
+	else
+		snprintf(msg, msgsz, "running as %s, data directory %s not "
+		    "reachable (%s), %s owned by %s: your host must run your "
+		    "FastCGI programs as you, e.g. with suEXEC", me,
+		    app->cfg.home, strerror(err), path, owner);
+	return 1;
+}
+
+void
+app_unavailable(const struct http_request *req, struct http_response *res)
+{
+	char	*path = NULL, *query = NULL;
+
+	response_init(res);
+	res->status = 503;
+	http_add_header(res, "Retry-After", "10");
+	res->content_type = "application/json";
+	/* /healthz answers its bare document, as when storage is down. */
+	if (req->uri != NULL && http_split_uri(req->uri, &path, &query) ==
+	    SIG_OK && strcmp(path, "/healthz") == 0)
+		res->body = strdup("{\"status\":\"unavailable\"}");
+	else
+		res->body = json_envelope_err(SIG_EUNAVAIL, "Signet cannot "
+		    "start: the reason is in this site's error log",
+		    res->request_id);
+	free(path);
+	free(query);
+	if (res->body == NULL) {
+		res->status = 500;
+		res->content_type = NULL;
+		return;
+	}
+	res->body_len = strlen(res->body);
 }
 
 enum sig_err
@@ -306,19 +413,13 @@ app_handle(struct app *app, const struct http_request *req,
 	char			*path = NULL, *query = NULL;
 	enum sig_err		 rc;
 
-	memset(res, 0, sizeof(*res));
+	response_init(res);
 	memset(&c, 0, sizeof(c));
 	c.app = app;
 	c.req = req;
 	c.res = res;
 	c.status = 200;
 	c.has_more = -1;
-	res->route = "unmatched";
-	res->route_index = METRICS_ROUTES - 1;
-	if (ids_new("req_", 12, res->request_id, sizeof(res->request_id)) !=
-	    SIG_OK)
-		snprintf(res->request_id, sizeof(res->request_id),
-		    "req_000000000000000000000000");
 	rc = http_split_uri(req->uri, &path, &query);
 	if (rc == SIG_EINVAL)
 		rc = ctx_fail(&c, SIG_EINVAL, "the request path is malformed");

@@ -26,7 +26,7 @@
  * operator who replaced metrics.shm under running workers would miss, or a
  * revocation by a signetctl that could not map it.
  */
-#define CACHE_TTL_S	10
+#define CACHE_TTL_S	AUTH_CACHE_TTL_S
 
 /*
  * What a token resolved to, per worker, keyed by the token's SHA-256 (the

@@ -31,6 +31,7 @@ static char		*trim(char *);
 static const struct setting settings[] = {
 	{ "jwks_ca_file", K_PATH, offsetof(struct config, jwks_ca_file), 0, 0,
 	    0 },
+	{ "log_file", K_PATH, offsetof(struct config, log_file), 0, 0, 0 },
 	{ "master_key_file", K_PATH,
 	    offsetof(struct config, master_key_file), 0, 0, 0 },
 	{ "jwks_allow_private_addresses", K_BOOL,

@@ -1,6 +1,11 @@
-/* One line per message on stderr, written with a single write(2). */
+/*
+ * One line per message on stderr, or in the log file, written with a single
+ * write(2) (O_APPEND: lines of several workers do not mix).
+ */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +40,41 @@ my_pid(void)
 
 #define LINE_MAX_BYTES	1024
 
+static int	 log_fd = -1;
+
+int
+log_open(const char *path)
+{
+	int	 fd, saved;
+
+	if (log_fd != -1) {
+		close(log_fd);
+		log_fd = -1;
+	}
+	if (path == NULL || *path == '\0')
+		return 0;
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY, 0600)) == -1) {
+		saved = errno;
+		log_msg(LOG_WARN, "cannot open the log file %s: %s", path,
+		    strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	log_fd = fd;
+	return 0;
+}
+
+/* A finished line to where its level goes. */
+static void
+emit(enum log_level level, const char *line, size_t n)
+{
+	if (log_fd != -1)
+		(void)!write(log_fd, line, n);
+	if (log_fd == -1 || level == LOG_ERR)
+		(void)!write(STDERR_FILENO, line, n);
+}
+
 /* "signet[pid] level: " into line; returns its length. */
 static size_t
 prefix(enum log_level level, char *line)
@@ -68,7 +108,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	n += (size_t)m >= sizeof(line) - n - 1 ? sizeof(line) - n - 2 :
 	    (size_t)m;
 	line[n++] = '\n';
-	(void)!write(STDERR_FILENO, line, n);
+	emit(level, line, n);
 }
 
 void
@@ -83,5 +123,5 @@ log_text(enum log_level level, const char *text, size_t len)
 	memcpy(line + n, text, len);
 	n += len;
 	line[n++] = '\n';
-	(void)!write(STDERR_FILENO, line, n);
+	emit(level, line, n);
 }

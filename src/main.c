@@ -42,6 +42,7 @@
 #define REQUEST_WATCHDOG_S	15
 #define MAINTAIN_EVERY		1000	/* requests between housekeeping */
 #define SLOW_HOUSEKEEPING_MS	100	/* logged when it takes longer */
+#define UNAVAILABLE_S		30	/* a worker that cannot start answers */
 
 static volatile sig_atomic_t stopping, ticked;
 
@@ -314,6 +315,42 @@ elapsed_ms(const struct timespec *t0)
 	    (t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/*
+ * A worker that could not start: for UNAVAILABLE_S seconds, answer every
+ * request with 503 and hand why to the web server on the request's own
+ * FastCGI error stream, which mod_fcgid writes to the error log of the
+ * request's virtual host: the log a shared-hosting user can read, unlike
+ * the server's main log, where our stderr goes.  Then exit, so that the web
+ * server starts a new worker once the cause is fixed.  Returns 1.
+ */
+static int
+serve_unavailable(int sock, const char *why)
+{
+	FCGX_Request		 r;
+	struct http_request	 req;
+	struct http_response	 res;
+	const char		*clen;
+	int			 n = 0;
+
+	FCGX_InitRequest(&r, sock, FCGI_FAIL_ACCEPT_ON_INTR);
+	idle_timer_set(UNAVAILABLE_S);
+	while (!stopping && !ticked && FCGX_Accept_r(&r) >= 0) {
+		memset(&req, 0, sizeof(req));
+		read_params(r.envp, &req, &clen);
+		drain(r.in);
+		/* Once a worker is enough for the log; each answer is 503. */
+		if (n++ == 0)
+			FCGX_FPrintF(r.err, "signet: worker cannot start: %s\n",
+			    why);
+		app_unavailable(&req, &res);
+		write_response(&r, &res);
+		free(res.body);
+		FCGX_Finish_r(&r);
+	}
+	idle_timer_set(0);
+	return 1;
+}
+
 /* Serve requests on sock until told to stop.  Returns an exit status. */
 static int
 worker(int sock)
@@ -343,8 +380,18 @@ worker(int sock)
 		    &idle_timer) == 0;
 	}
 	if (app_open(&app, NULL) != SIG_OK) {
-		log_msg(LOG_ERR, "worker cannot start");
-		return 1;
+		char	 why[1024];
+		int	 other_user;
+
+		other_user = app_why_not(&app, why, sizeof(why));
+		log_msg(LOG_ERR, "worker cannot start: %s", why);
+		/*
+		 * Storage that did not open for its owner may open for the next
+		 * worker (recovery, a watchdog marker): exit at once, as ever.
+		 */
+		if (app.store_failed && !other_user)
+			return 1;
+		return serve_unavailable(sock, why);
 	}
 	/* Longer than any honest request: a JWKS fetch has its own deadline. */
 	watchdog_s = REQUEST_WATCHDOG_S + (unsigned)(app.cfg.jwks_fetch_timeout_ms

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -29,11 +30,14 @@
 #include "signet/crypto.h"
 #include "signet/json.h"
 #include "signet/log.h"
+#include "signet/restore.h"
 #include "signet/shm.h"
 #include "signet/store.h"
 #include "signet/validate.h"
 
 #define ROLE_WAIT_MS	15000
+#define RELEASE_WAIT_MS	10000	/* for the old workers to let go (restore) */
+#define FOREIGN_MSG_MAX	(PATH_MAX + 1024)	/* foreign_file's sentence */
 
 struct cmd {
 	const char	*name;
@@ -61,7 +65,7 @@ static int
 fail(const char *code, const char *fmt, ...)
 {
 	json_object	*root, *err;
-	char		 msg[512];
+	char		 msg[2048];
 	va_list		 ap;
 
 	va_start(ap, fmt);
@@ -105,32 +109,51 @@ only_opts(int argc, char **argv, const char *const *known)
 	return 1;
 }
 
-/* Copy src to dst (created, mode 0600, not overwritten). */
-static int
-copy_file(const char *src, const char *dst)
+/* "name (uid)" of a user id into out. */
+static void
+user_name(uid_t uid, char *out, size_t outsz)
 {
-	char	 buf[8192];
-	ssize_t	 n;
-	int	 in, out, rc = -1;
+	struct passwd	*pw = getpwuid(uid);
 
-	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
-	    -1) {
-		close(in);
-		return -1;
+	snprintf(out, outsz, "%s (%lu)", pw != NULL ? pw->pw_name : "?",
+	    (unsigned long)uid);
+}
+
+/*
+ * Whether home holds a file of another user that this one cannot open with
+ * mode (R_OK, W_OK): then a sentence saying which, whose, and who we are,
+ * into msg.  That happens when the web server runs Signet as another user
+ * than the data directory's owner (docs/operations.md, Shared hosting).
+ */
+static int
+foreign_file(const char *home, const char *only, int mode, char *msg,
+    size_t msgsz)
+{
+	char		 path[PATH_MAX + 256], owner[300], me[300];
+	struct stat	 st;
+	DIR		*d;
+	struct dirent	*e;
+	int		 found = 0;
+
+	if ((d = opendir(home)) == NULL)
+		return 0;
+	while (!found && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || (only != NULL &&
+		    strcmp(e->d_name, only) != 0))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", home, e->d_name);
+		if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    st.st_uid == geteuid() || access(path, mode) == 0)
+			continue;
+		user_name(st.st_uid, owner, sizeof(owner));
+		user_name(geteuid(), me, sizeof(me));
+		snprintf(msg, msgsz, "%s belongs to %s (mode %04o) and %s "
+		    "cannot %s it", path, owner, (unsigned)(st.st_mode & 07777),
+		    me, mode == R_OK ? "read" : "write");
+		found = 1;
 	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			goto done;
-	if (n == 0 && fsync(out) == 0)
-		rc = 0;
-done:
-	crypto_wipe(buf, sizeof(buf));
-	close(in);
-	if (close(out) != 0)
-		rc = -1;
-	return rc;
+	closedir(d);
+	return found;
 }
 
 /* The master of a replicated site, as last seen by open_store. */
@@ -294,6 +317,7 @@ cmd_apikey_revoke(struct config *cfg, int argc, char **argv)
 	struct store	*s;
 	json_object	*o;
 	enum sig_err	 rc;
+	int		 reached;
 
 	if (argc != 1)
 		return fail("USAGE", "usage: signetctl apikey revoke ID");
@@ -303,16 +327,25 @@ cmd_apikey_revoke(struct config *cfg, int argc, char **argv)
 	if (open_store(cfg, &s) != 0)
 		return 1;
 	/* Workers keep resolved tokens until the shared generation moves. */
-	if (shm_attach(cfg->home) == SIG_EINTERNAL)
-		log_msg(LOG_WARN, "cannot reach the workers through "
-		    "metrics.shm: they may accept this key for a few more "
-		    "seconds");
+	reached = shm_attach(cfg->home) != SIG_EINTERNAL;
 	rc = auth_apikey_revoke(s, argv[0]);
 	store_close(s);
 	if (rc == SIG_ENOTFOUND)
 		return fail("NOT_FOUND", "no API key %s", argv[0]);
 	if (rc != SIG_OK)
 		return store_fail(rc, "cannot revoke the API key");
+	if (!reached) {
+		char	 why[FOREIGN_MSG_MAX];
+
+		if (!foreign_file(cfg->home, "metrics.shm", R_OK | W_OK, why,
+		    sizeof(why)))
+			snprintf(why, sizeof(why), "%s/metrics.shm cannot be "
+			    "opened", cfg->home);
+		log_msg(LOG_WARN, "the key is revoked, but the running "
+		    "workers cannot be told at once: %s; they stop accepting "
+		    "it within %d seconds (the most they keep a token)", why,
+		    AUTH_CACHE_TTL_S);
+	}
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(argv[0]));
 	json_object_object_add(o, "revoked", json_object_new_boolean(1));
@@ -411,6 +444,17 @@ cmd_backup(struct config *cfg, int argc, char **argv)
 		    argv[0], pw != NULL ? pw->pw_name : "the data directory's "
 		    "owner");
 	}
+	{
+		char	 why[FOREIGN_MSG_MAX];
+
+		/* Berkeley DB's copy reads every file of the directory. */
+		if (foreign_file(cfg->home, NULL, R_OK, why, sizeof(why)))
+			return fail("IO_ERROR", "cannot back up %s: %s: the "
+			    "web server runs Signet as another user than the "
+			    "data directory's owner; run signetctl as that "
+			    "user, or have the host run your FastCGI programs "
+			    "as you (suEXEC)", cfg->home, why);
+	}
 	if (open_store(cfg, &s) != 0)
 		return 1;
 	rc = store_backup(s, argv[0]);
@@ -424,17 +468,88 @@ cmd_backup(struct config *cfg, int argc, char **argv)
 	if (master) {
 		snprintf(src, sizeof(src), "%s", cfg->master_key_file);
 		snprintf(dst, sizeof(dst), "%s/master.key", argv[0]);
-		if (copy_file(src, dst) != 0)
+		if (restore_copy_file(src, dst) != 0)
 			return fail("IO_ERROR", "cannot copy the master key");
 	}
 	snprintf(src, sizeof(src), "%s/signet.conf", cfg->home);
 	snprintf(dst, sizeof(dst), "%s/signet.conf", argv[0]);
-	if (access(src, F_OK) == 0 && copy_file(src, dst) != 0)
+	if (access(src, F_OK) == 0 && restore_copy_file(src, dst) != 0)
 		return fail("IO_ERROR", "cannot copy signet.conf");
 	o = json_object_new_object();
 	json_object_object_add(o, "backup", json_object_new_string(argv[0]));
 	json_object_object_add(o, "master_key_included",
 	    json_object_new_boolean(master));
+	print_json(o);
+	return 0;
+}
+
+/*
+ * restore BACKUP: the backup, copied and checked, takes the data
+ * directory's place; the workers of the former one are told to exit (the
+ * web server starts new ones); the result is opened and read.
+ */
+static int
+cmd_restore(struct config *cfg, int argc, char **argv)
+{
+	struct store	*s;
+	char		 staged[PATH_MAX], old[PATH_MAX], key[PATH_MAX + 16];
+	char		 msg[RESTORE_MSG_MAX], first[64];
+	json_object	*o;
+	enum sig_err	 rc;
+	int		 bad, released, inside;
+
+	if (argc != 1)
+		return fail("USAGE", "usage: signetctl restore BACKUP_DIR");
+	if (cfg->replication_site[0] != '\0')
+		return fail("INVALID_REQUEST", "restore replaces a stand-alone "
+		    "data directory; a site of a replication group gets its "
+		    "data from the group (docs/replication.md)");
+	if (access(cfg->home, F_OK) != 0)
+		return fail("NOT_INITIALIZED", "%s does not exist: restore "
+		    "replaces an existing data directory (signetctl init makes "
+		    "one)", cfg->home);
+	/* A master key kept inside the home goes with the data. */
+	snprintf(key, sizeof(key), "%s/master.key", cfg->home);
+	inside = strcmp(key, cfg->master_key_file) == 0;
+	if (crypto_init() != SIG_OK)
+		return fail("INTERNAL_ERROR", "GnuTLS initialisation failed");
+	rc = restore_stage(argv[0], cfg->home, inside ? key : NULL, staged,
+	    msg);
+	if (rc == SIG_EINVAL)
+		return fail("INVALID_REQUEST", "%s", msg);
+	if (rc != SIG_OK)
+		return fail("IO_ERROR", "%s", msg);
+	if (store_verify(staged, &bad, first, sizeof(first)) != SIG_OK ||
+	    bad != 0) {
+		restore_discard(staged);
+		return fail("STORAGE_ERROR", "the backup in %s does not "
+		    "verify%s%s: nothing was changed", argv[0], bad ?
+		    "; first bad table: " : "", bad ? first : "");
+	}
+	if (restore_swap(cfg->home, staged, old, msg) != SIG_OK) {
+		restore_discard(staged);
+		return fail("IO_ERROR", "%s: nothing was changed", msg);
+	}
+	released = restore_release(old, RELEASE_WAIT_MS);
+	/* Recovery of the copy and a read: what the next worker will do. */
+	if (app_store_open(cfg, &s) != SIG_OK)
+		return fail("STORAGE_UNAVAILABLE", "the backup is in place but "
+		    "storage in %s does not open; the former data is in %s",
+		    cfg->home, old);
+	rc = store_ping(s);
+	store_close(s);
+	if (rc != SIG_OK)
+		return fail("STORAGE_ERROR", "the backup is in place but "
+		    "storage in %s does not answer; the former data is in %s",
+		    cfg->home, old);
+	o = json_object_new_object();
+	json_object_object_add(o, "restored",
+	    json_object_new_string(cfg->home));
+	json_object_object_add(o, "from", json_object_new_string(argv[0]));
+	json_object_object_add(o, "previous", json_object_new_string(old));
+	json_object_object_add(o, "workers_stopped",
+	    json_object_new_int(released));
+	json_object_object_add(o, "verified", json_object_new_boolean(1));
 	print_json(o);
 	return 0;
 }
@@ -569,6 +684,7 @@ static const struct cmd cmds[] = {
 	{ "apikey", "revoke", cmd_apikey_revoke, "apikey revoke ID" },
 	{ "totp", "enroll", cmd_totp_enroll, "totp enroll --apikey ID" },
 	{ "backup", NULL, cmd_backup, "backup DIR [--no-master-key]" },
+	{ "restore", NULL, cmd_restore, "restore BACKUP_DIR" },
 	{ "verify", NULL, cmd_verify, "verify" },
 	{ "stats", NULL, cmd_stats, "stats [--maintain]" },
 };

@@ -17,6 +17,7 @@ struct app {
 	struct master_key	 mk;
 	struct store		*store;
 	int64_t			 tick_last;	/* app_tick's last run, seconds */
+	int			 store_failed;	/* app_open: only the store */
 };
 
 /*
@@ -24,6 +25,23 @@ struct app {
  * open the store.  Returns SIG_OK, or an error with the reason logged.
  */
 enum sig_err	app_open(struct app *, const char *home);
+
+/*
+ * Why app_open failed, for a person, into msg (msgsz bytes, always
+ * written): when this process runs as another user than the one owning the
+ * data directory (or the nearest directory above it that it can see), the
+ * two users and what the host must change; otherwise a pointer to the
+ * lines logged before.  Never names a secret.  Returns 1 when the users
+ * differ (no restart of the worker can help), else 0.
+ */
+int	app_why_not(const struct app *, char *msg, size_t msgsz);
+
+/*
+ * The answer of a worker that could not start (app_open failed): 503, with
+ * Retry-After; /healthz its bare {"status":"unavailable"}, every other path
+ * the SERVICE_UNAVAILABLE envelope.  res as for app_handle.
+ */
+void	app_unavailable(const struct http_request *, struct http_response *);
 
 /*
  * Open the store in cfg->home as configured: stand-alone, or as a site of a

@@ -15,6 +15,8 @@
 
 #define AUTH_NAME_MAX	128
 #define AUTH_TOKEN_LEN	47	/* "sgk_" + 43 */
+/* The longest a worker keeps a resolved token (a revocation's bound). */
+#define AUTH_CACHE_TTL_S	10
 
 struct principal {
 	char	 account[IDS_MAX];

@@ -32,6 +32,7 @@ struct config {
 	char	 home[PATH_MAX];
 	char	 master_key_file[PATH_MAX];
 	char	 jwks_ca_file[PATH_MAX];	/* empty: system trust */
+	char	 log_file[PATH_MAX];	/* empty: stderr only (log.h) */
 	int	 jwks_allow_private_addresses;
 	long	 jwks_fetch_timeout_ms;
 	long	 jwks_max_bytes;

@@ -348,7 +348,8 @@ class Instance:
             e["SIGNET_GROUP"] = self.user
         return e
 
-    def start(self):
+    def start(self, expect=200):
+        """Start the web server; return once /healthz answers `expect`."""
         assert self.proc is None, "already running"
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
@@ -365,16 +366,16 @@ class Instance:
             try:
                 r = requests.get(self.base + "/healthz", timeout=2)
                 last = "%d %s" % (r.status_code, r.text[:200])
-                if r.status_code == 200:
+                if r.status_code == expect:
                     return
             except requests.RequestException as e:
                 last = repr(e)
             time.sleep(0.1)
         code = self.proc.poll()
         self.stop()
-        raise RuntimeError("%s did not serve /healthz within %.0f s (exit %s, last %s)\n"
+        raise RuntimeError("%s did not answer /healthz with %d within %.0f s (exit %s, last %s)\n"
                            "--- server output ---\n%s\n--- error log ---\n%s" % (
-                               self.server, START_TIMEOUT, code, last,
+                               self.server, expect, START_TIMEOUT, code, last,
                                self._read(os.path.join(self.rundir, "server.out"))[-4000:],
                                self.error_log()[-4000:]))
 
