@@ -212,12 +212,18 @@ def test_worker_that_cannot_start_says_why(logged):
     if os.geteuid() == 0:
         # What a host without suEXEC does: the workers (www-data) meet a
         # data directory of another user (here root).
+        # (0700, as a tenant's data directory is: the workers cannot open
+        # anything in it, whatever files they left there before)
         pw = pwd.getpwnam(inst.user)
+        mode = os.stat(inst.home).st_mode & 0o7777
         os.chown(inst.home, 0, 0)
+        os.chmod(inst.home, 0o700)
         why = ("running as %s (%d), data directory %s owned by root (0): your host "
                "must run your FastCGI programs as you, e.g. with suEXEC"
                % (inst.user, pw.pw_uid, inst.home))
-        undo = lambda: os.chown(inst.home, pw.pw_uid, pw.pw_gid)  # noqa: E731
+        def undo():
+            os.chmod(inst.home, mode)
+            os.chown(inst.home, pw.pw_uid, pw.pw_gid)
     else:
         os.rename(key, key + ".away")
         why = "the owner of the data directory %s: see the lines logged before" % inst.home
