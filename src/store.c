@@ -32,6 +32,8 @@
 #define STORE_MAX_TRIES		64
 #define STORE_CACHE_BYTES	(2 * 1024 * 1024)
 #define STORE_LOCK_TIMEOUT_US	(3 * 1000 * 1000)
+#define STORE_LOCKOUT_WAIT_US	(2 * 1000 * 1000)
+#define STORE_LOCKOUT_PAUSE_US	(10 * 1000)
 #define STORE_MAX_VALUE		(1024 * 1024)
 #define STORE_LOG_FILE_BYTES	(2 * 1024 * 1024)
 /*
@@ -49,6 +51,7 @@ static int	 is_alive(DB_ENV *, pid_t, db_threadid_t, u_int32_t);
 static void	 on_event(DB_ENV *, u_int32_t, void *);
 static enum sig_err ready(struct store *);
 static int	 retry_after_deadlock(struct store *, int attempt);
+static int	 wait_out_lockout(struct store *, long *);
 static void	 backoff(int);
 static void	 key_dbt(DBT *, const char *);
 static enum sig_err put_raw(struct store_txn *, enum store_table,
@@ -209,6 +212,8 @@ store_map(struct store *s, int rc, const char *what)
 		s->reopen = 1;
 		return SIG_ERETRY;
 	case DB_REP_LOCKOUT:
+		s->locked_out = 1;
+		return SIG_EUNAVAIL;
 	case DB_REP_UNAVAIL:
 	case DB_REP_LEASE_EXPIRED:
 		return SIG_EUNAVAIL;
@@ -272,8 +277,14 @@ store_open_tables(struct store *s)
 				s->db[i] = NULL;
 			}
 			store_close_tables(s);
+			if (rc == DB_REP_LOCKOUT) {
+				/* Over in a moment: no wait for the next try. */
+				s->locked_out = 1;
+				s->next_try = 0;
+				return SIG_EUNAVAIL;
+			}
 			if (s->replicated && (rc == ENOENT ||
-			    rc == DB_REP_LOCKOUT || rc == DB_REP_HANDLE_DEAD ||
+			    rc == DB_REP_HANDLE_DEAD ||
 			    rc == EACCES || rc == DB_LOCK_DEADLOCK)) {
 				log_msg(LOG_INFO, "replication: %s is not "
 				    "here yet: %s", store_table_files[i],
@@ -482,6 +493,24 @@ retry_after_deadlock(struct store *s, int attempt)
 	return 1;
 }
 
+/*
+ * After a call that met a replication lockout (this site is changing role
+ * or syncing with a new master, which takes a second or two): 1 after a
+ * short pause, for a rerun, until STORE_LOCKOUT_WAIT_US have been spent;
+ * then 0, and the caller answers SIG_EUNAVAIL.
+ */
+static int
+wait_out_lockout(struct store *s, long *waited_us)
+{
+	if (!s->locked_out || *waited_us >= STORE_LOCKOUT_WAIT_US ||
+	    store_failed(s))
+		return 0;
+	s->locked_out = 0;
+	usleep(STORE_LOCKOUT_PAUSE_US);
+	*waited_us += STORE_LOCKOUT_PAUSE_US;
+	return 1;
+}
+
 /* store_run, or store_view with readonly. */
 static enum sig_err
 run(struct store *s, store_fn fn, void *arg, int readonly)
@@ -489,25 +518,36 @@ run(struct store *s, store_fn fn, void *arg, int readonly)
 	struct store_txn t;
 	enum sig_err	 rc = SIG_EUNAVAIL;
 	int		 attempt, dbrc;
+	long		 waited_us = 0;
 	unsigned long	 failed_before;
 
 	if (store_failed(s))
 		return SIG_EUNAVAIL;
-	for (attempt = 0; attempt < STORE_MAX_TRIES; attempt++) {
-		if ((rc = ready(s)) != SIG_OK)
+	s->locked_out = 0;
+	for (attempt = 0; attempt < STORE_MAX_TRIES;) {
+		if ((rc = ready(s)) != SIG_OK) {
+			if (wait_out_lockout(s, &waited_us))
+				continue;
 			return rc;
+		}
 		t.s = s;
 		t.wrote = 0;
 		t.checked_master = 0;
 		t.readonly = readonly;
-		if ((dbrc = s->env->txn_begin(s->env, NULL, &t.txn, 0)) != 0)
-			return store_map(s, dbrc, "txn_begin");
+		if ((dbrc = s->env->txn_begin(s->env, NULL, &t.txn, 0)) != 0) {
+			rc = store_map(s, dbrc, "txn_begin");
+			if (wait_out_lockout(s, &waited_us))
+				continue;
+			return rc;
+		}
 		rc = fn(&t, arg);
 		if (rc != SIG_OK) {
 			(void)t.txn->abort(t.txn);
+			if (wait_out_lockout(s, &waited_us))
+				continue;
 			if (rc != SIG_ERETRY)
 				return rc;
-			if (!retry_after_deadlock(s, attempt))
+			if (!retry_after_deadlock(s, attempt++))
 				return SIG_EUNAVAIL;
 			continue;
 		}
@@ -555,20 +595,26 @@ store_read(struct store *s, store_fn fn, void *arg)
 	struct store_txn t;
 	enum sig_err	 rc = SIG_EUNAVAIL;
 	int		 attempt;
+	long		 waited_us = 0;
 
 	if (store_failed(s))
 		return SIG_EUNAVAIL;
-	for (attempt = 0; attempt < STORE_MAX_TRIES; attempt++) {
-		if ((rc = ready(s)) != SIG_OK)
+	s->locked_out = 0;
+	for (attempt = 0; attempt < STORE_MAX_TRIES;) {
+		rc = ready(s);
+		if (rc == SIG_OK) {
+			t.s = s;
+			t.txn = NULL;
+			t.wrote = 0;
+			t.checked_master = 0;
+			t.readonly = 1;
+			rc = fn(&t, arg);
+		}
+		if (rc != SIG_OK && wait_out_lockout(s, &waited_us))
+			continue;
+		if (rc != SIG_ERETRY)
 			return rc;
-		t.s = s;
-		t.txn = NULL;
-		t.wrote = 0;
-		t.checked_master = 0;
-		t.readonly = 1;
-		if ((rc = fn(&t, arg)) != SIG_ERETRY)
-			return rc;
-		if (!retry_after_deadlock(s, attempt))
+		if (!retry_after_deadlock(s, attempt++))
 			return SIG_EUNAVAIL;
 	}
 	log_msg(LOG_WARN, "read gave up after %d deadlocks", attempt);

@@ -44,6 +44,7 @@ struct store {
 	int		 connected;		/* await_connections done */
 	int		 tables_open;
 	int		 reopen;		/* handles died in a rollback */
+	int		 locked_out;		/* the last call met a lockout */
 	time_t		 next_try;
 };
 

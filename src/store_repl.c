@@ -74,14 +74,14 @@ rep_configure(DB_ENV *env, const struct store_repl *r)
 	    (rc = env->rep_set_timeout(env, DB_REP_CONNECTION_RETRY,
 	    1000000)) != 0 ||
 	    /*
-	     * An election among sites that see each other takes milliseconds;
-	     * one that fails (two replicas asked for votes at once) costs
-	     * its timeout and the retry before the next.
+	     * An election among the sites left takes milliseconds; one that
+	     * fails (a vote that came too late) costs its timeout and the
+	     * retry before the next.
 	     */
 	    (rc = env->rep_set_timeout(env, DB_REP_ELECTION_RETRY,
-	    500000)) != 0 ||
+	    250000)) != 0 ||
 	    (rc = env->rep_set_timeout(env, DB_REP_ELECTION_TIMEOUT,
-	    1000000)) != 0 ||
+	    500000)) != 0 ||
 	    /*
 	     * By default a master's checkpoint waits 30 s before writing its
 	     * record, for the replicas' own checkpoints; every commit behind
@@ -93,7 +93,14 @@ rep_configure(DB_ENV *env, const struct store_repl *r)
 	     * one by one, the commit record waited behind Nagle's algorithm
 	     * for the replica's delayed TCP ACK, 40 ms a write.
 	     */
-	    (rc = env->rep_set_config(env, DB_REP_CONF_BULK, 1)) != 0)
+	    (rc = env->rep_set_config(env, DB_REP_CONF_BULK, 1)) != 0 ||
+	    /*
+	     * While a site changes role or syncs with a new master, Berkeley
+	     * DB locks the environment out; a call that meets the lockout
+	     * sleeps 1 or 5 s at a time unless told to return DB_REP_LOCKOUT,
+	     * after which the store retries every few milliseconds.
+	     */
+	    (rc = env->rep_set_config(env, DB_REP_CONF_NOWAIT, 1)) != 0)
 		return rc;
 	return 0;
 }
