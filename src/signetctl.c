@@ -493,10 +493,11 @@ cmd_restore(struct config *cfg, int argc, char **argv)
 {
 	struct store	*s;
 	char		 staged[PATH_MAX], old[PATH_MAX], key[PATH_MAX + 16];
-	char		 msg[RESTORE_MSG_MAX], first[64];
+	char		 msg[RESTORE_MSG_MAX];
+	struct store_verify_result vr;
 	json_object	*o;
 	enum sig_err	 rc;
-	int		 bad, released, inside;
+	int		 released, inside;
 
 	if (argc != 1)
 		return fail("USAGE", "usage: signetctl restore BACKUP_DIR");
@@ -519,12 +520,11 @@ cmd_restore(struct config *cfg, int argc, char **argv)
 		return fail("INVALID_REQUEST", "%s", msg);
 	if (rc != SIG_OK)
 		return fail("IO_ERROR", "%s", msg);
-	if (store_verify(staged, &bad, first, sizeof(first)) != SIG_OK ||
-	    bad != 0) {
+	if (store_verify(staged, &vr) != SIG_OK || vr.nfailed != 0) {
 		restore_discard(staged);
 		return fail("STORAGE_ERROR", "the backup in %s does not "
-		    "verify%s%s: nothing was changed", argv[0], bad ?
-		    "; first bad table: " : "", bad ? first : "");
+		    "verify%s%s: nothing was changed", argv[0], vr.nfailed ?
+		    "; first bad table: " : "", vr.nfailed ? vr.failed[0] : "");
 	}
 	if (restore_swap(cfg->home, staged, old, msg) != SIG_OK) {
 		restore_discard(staged);
@@ -564,12 +564,23 @@ has_tables(const char *home)
 	return access(path, F_OK) == 0;
 }
 
+/* A JSON array of n table names. */
+static json_object *
+names(const char *const *v, int n)
+{
+	json_object	*a = json_object_new_array();
+	int		 i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
 static int
 cmd_verify(struct config *cfg, int argc, char **argv)
 {
+	struct store_verify_result vr;
 	json_object	*o;
-	char		 first[64];
-	int		 bad;
 
 	(void)argv;
 	if (argc != 0)
@@ -578,17 +589,21 @@ cmd_verify(struct config *cfg, int argc, char **argv)
 	    F_OK) != 0 && !has_tables(cfg->home)))
 		return fail("NOT_INITIALIZED", "%s is not a Signet data directory: "
 		    "run signetctl init", cfg->home);
-	if (crypto_init() != SIG_OK ||
-	    store_verify(cfg->home, &bad, first, sizeof(first)) != SIG_OK)
+	if (crypto_init() != SIG_OK || store_verify(cfg->home, &vr) != SIG_OK)
 		return fail("STORAGE_ERROR", "cannot verify %s", cfg->home);
 	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(bad == 0));
-	json_object_object_add(o, "tables_failed", json_object_new_int(bad));
-	if (bad)
+	json_object_object_add(o, "ok", json_object_new_boolean(vr.nfailed == 0));
+	json_object_object_add(o, "tables_failed",
+	    json_object_new_int(vr.nfailed));
+	if (vr.nfailed)
 		json_object_object_add(o, "first_failed",
-		    json_object_new_string(first));
+		    json_object_new_string(vr.failed[0]));
+	json_object_object_add(o, "failed", names(vr.failed, vr.nfailed));
+	/* Readable, but a damaged page of theirs would go unnoticed. */
+	json_object_object_add(o, "without_checksums",
+	    names(vr.plain, vr.nplain));
 	print_json(o);
-	return bad == 0 ? 0 : 1;
+	return vr.nfailed == 0 ? 0 : 1;
 }
 
 struct prune_args {

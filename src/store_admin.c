@@ -21,6 +21,7 @@
 #include "store_impl.h"
 
 static int	 dir_is_empty(const char *);
+static int	 has_checksums(const char *);
 static enum sig_err ping(struct store_txn *, void *);
 
 enum sig_err
@@ -115,27 +116,52 @@ store_backup(struct store *s, const char *dir)
 	return SIG_OK;
 }
 
+/*
+ * Whether the table file at path has page checksums: 1, 0, or -1 when it
+ * does not open (verify then says what is wrong with it).  Berkeley DB
+ * reads the answer from the file's meta page, whatever the handle asked.
+ */
+static int
+has_checksums(const char *path)
+{
+	DB		*db;
+	u_int32_t	 flags = 0;
+	int		 rc;
+
+	if (db_create(&db, NULL, 0) != 0)
+		return -1;
+	db->set_errcall(db, store_on_error);
+	rc = db->open(db, NULL, path, NULL, DB_UNKNOWN, DB_RDONLY, 0);
+	if (rc == 0)
+		rc = db->get_flags(db, &flags);
+	db->close(db, 0);
+	if (rc != 0)
+		return -1;
+	return (flags & DB_CHKSUM) != 0;
+}
+
 enum sig_err
-store_verify(const char *home, int *bad, char *first_bad, size_t first_bad_sz)
+store_verify(const char *home, struct store_verify_result *r)
 {
 	DB	*db;
 	char	 path[PATH_MAX];
-	int	 i, rc;
+	int	 i;
 
-	*bad = 0;
-	first_bad[0] = '\0';
+	memset(r, 0, sizeof(*r));
 	for (i = 0; i < TBL_COUNT; i++) {
-		snprintf(path, sizeof(path), "%s/%s", home, store_table_files[i]);
+		if (snprintf(path, sizeof(path), "%s/%s", home,
+		    store_table_files[i]) >= (int)sizeof(path))
+			return SIG_EINTERNAL;
 		if (access(path, F_OK) != 0)
 			continue;
-		if ((rc = db_create(&db, NULL, 0)) != 0)
+		if (has_checksums(path) == 0)
+			r->plain[r->nplain++] = store_table_files[i];
+		if (db_create(&db, NULL, 0) != 0)
 			return SIG_EINTERNAL;
+		db->set_errcall(db, store_on_error);
 		/* verify() always destroys the handle. */
-		if ((rc = db->verify(db, path, NULL, NULL, 0)) != 0) {
-			if ((*bad)++ == 0)
-				snprintf(first_bad, first_bad_sz, "%s",
-				    store_table_files[i]);
-		}
+		if (db->verify(db, path, NULL, NULL, 0) != 0)
+			r->failed[r->nfailed++] = store_table_files[i];
 	}
 	return SIG_OK;
 }

@@ -240,13 +240,23 @@ enum sig_err	store_stats(struct store *, struct store_stats *);
  */
 enum sig_err	store_backup(struct store *, const char *dir);
 
+/* What store_verify found; the names are the tables' file names (static). */
+struct store_verify_result {
+	int		 nfailed;	/* tables that do not verify */
+	const char	*failed[TBL_COUNT];
+	int		 nplain;	/* tables without page checksums */
+	const char	*plain[TBL_COUNT];
+};
+
 /*
- * Check the structure of every table (Berkeley DB's verify), reading each
- * file apart from the live environment.  *bad receives the number of tables
- * that failed.  Returns SIG_OK when the check ran.
+ * Check every table (Berkeley DB's verify: structure and, where the file
+ * has them, page checksums), reading each file apart from the live
+ * environment, and note the tables made without page checksums (files
+ * created before Signet set DB_CHKSUM; docs/operations.md has the
+ * upgrade).  A missing table is skipped.  Returns SIG_OK when the check
+ * ran; r then holds the findings.
  */
-enum sig_err	store_verify(const char *home, int *bad, char *first_bad,
-		    size_t first_bad_sz);
+enum sig_err	store_verify(const char *home, struct store_verify_result *r);
 
 /* Checkpoint now and remove log files no longer needed for recovery. */
 enum sig_err	store_maintain(struct store *, int *removed);
