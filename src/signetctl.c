@@ -592,7 +592,8 @@ cmd_verify(struct config *cfg, int argc, char **argv)
 	if (crypto_init() != SIG_OK || store_verify(cfg->home, &vr) != SIG_OK)
 		return fail("STORAGE_ERROR", "cannot verify %s", cfg->home);
 	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(vr.nfailed == 0));
+	json_object_object_add(o, "ok",
+	    json_object_new_boolean(vr.nfailed == 0));
 	json_object_object_add(o, "tables_failed",
 	    json_object_new_int(vr.nfailed));
 	if (vr.nfailed)

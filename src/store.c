@@ -76,7 +76,7 @@ const char *const store_table_files[TBL_COUNT] = {
 static volatile int env_panicked;
 /* Set from the error callback: a page read from disk failed its checksum. */
 static volatile int page_damaged;
-static char damaged_where[128];		/* its file and page, when told */
+static char damaged_where[128];	/* its file and page, when told */
 /* Commits that did not get their acknowledgements (any thread). */
 static unsigned long perm_failed;
 
