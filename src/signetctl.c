@@ -428,13 +428,18 @@ cmd_backup(struct config *cfg, int argc, char **argv)
 	char		 src[PATH_MAX + 16], dst[PATH_MAX + 16];
 	json_object	*o;
 	enum sig_err	 rc;
-	int		 master = 1;
+	int		 master = 1, checksums = 0, converted = 0, i;
 
-	if (argc == 2 && strcmp(argv[1], "--no-master-key") == 0)
-		master = 0;
-	else if (argc != 1)
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--no-master-key") == 0)
+			master = 0;
+		else if (strcmp(argv[i], "--checksums") == 0)
+			checksums = 1;
+		else
+			break;
+	if (argc < 1 || i < argc)
 		return fail("USAGE", "usage: signetctl backup DIR "
-		    "[--no-master-key]");
+		    "[--no-master-key] [--checksums]");
 	if (access(argv[0], F_OK) == 0 && access(argv[0], W_OK | X_OK) != 0) {
 		struct passwd	*pw = getpwuid(geteuid());
 
@@ -464,6 +469,13 @@ cmd_backup(struct config *cfg, int argc, char **argv)
 		    argv[0]);
 	if (rc != SIG_OK)
 		return fail("STORAGE_ERROR", "backup to %s failed", argv[0]);
+	/* Tables made before page checksums were on get them in the copy. */
+	if (checksums && (rc = store_add_checksums(argv[0], &converted)) !=
+	    SIG_OK)
+		return fail("STORAGE_ERROR", rc == SIG_EINVAL ? "the backup in "
+		    "%s has a table that does not verify: no checksums added" :
+		    "adding page checksums to the backup in %s failed",
+		    argv[0]);
 	/* Without the master key the copy's secrets cannot be read. */
 	if (master) {
 		snprintf(src, sizeof(src), "%s", cfg->master_key_file);
@@ -479,6 +491,9 @@ cmd_backup(struct config *cfg, int argc, char **argv)
 	json_object_object_add(o, "backup", json_object_new_string(argv[0]));
 	json_object_object_add(o, "master_key_included",
 	    json_object_new_boolean(master));
+	if (checksums)
+		json_object_object_add(o, "tables_given_checksums",
+		    json_object_new_int(converted));
 	print_json(o);
 	return 0;
 }
@@ -699,7 +714,8 @@ static const struct cmd cmds[] = {
 	    "apikey create --account ID --role admin|member [--name N]" },
 	{ "apikey", "revoke", cmd_apikey_revoke, "apikey revoke ID" },
 	{ "totp", "enroll", cmd_totp_enroll, "totp enroll --apikey ID" },
-	{ "backup", NULL, cmd_backup, "backup DIR [--no-master-key]" },
+	{ "backup", NULL, cmd_backup,
+	    "backup DIR [--no-master-key] [--checksums]" },
 	{ "restore", NULL, cmd_restore, "restore BACKUP_DIR" },
 	{ "verify", NULL, cmd_verify, "verify" },
 	{ "stats", NULL, cmd_stats, "stats [--maintain]" },

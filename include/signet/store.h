@@ -258,6 +258,19 @@ struct store_verify_result {
  */
 enum sig_err	store_verify(const char *home, struct store_verify_result *r);
 
+/*
+ * Give the tables of dir, a fresh backup that no process has open (from
+ * store_backup), page checksums when one has none: then every table is
+ * copied record by record into a new file made with them, which takes its
+ * place, and dir's log files go (they describe the former files; the
+ * first process to open dir starts a new log).  *converted receives the
+ * number of tables copied (0: all had checksums, nothing changed).
+ * Returns SIG_OK; SIG_EINVAL, changing nothing, when a table of dir does
+ * not verify; or SIG_EINTERNAL (logged) with each of dir's tables the
+ * former or the copy.
+ */
+enum sig_err	store_add_checksums(const char *dir, int *converted);
+
 /* Checkpoint now and remove log files no longer needed for recovery. */
 enum sig_err	store_maintain(struct store *, int *removed);
 

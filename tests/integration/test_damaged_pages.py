@@ -7,6 +7,7 @@ all back; and the documented upgrade gives an old data directory checksums
 with its data intact."""
 
 import os
+import pwd
 import struct
 import subprocess
 import time
@@ -254,12 +255,12 @@ def reload_tables(src, dest, chksum, owner=None):
             os.chown(n, owner.pw_uid, owner.pw_gid)
 
 
-def test_upgrade_adds_checksums(inst):
-    import pwd
+def old_data(inst):
+    """inst serving, on a data directory as an earlier release made it (no
+    page checksums), with endpoints: {id: (endpoint, {key id: secret})}."""
     owner = pwd.getpwnam(inst.user) if inst.user else None
     _, _, tok = inst.account("admin", name="old data")
     eps = make_endpoints(inst, tok, 8)
-    # A data directory as an earlier release made it: no page checksums.
     made = new_dir_path(inst, "made")
     ctl_ok(inst, "backup", made)
     inst.stop()
@@ -270,15 +271,30 @@ def test_upgrade_adds_checksums(inst):
     code, out = verify(inst)
     assert code == 0 and out["ok"] is True, out
     assert sorted(out["without_checksums"]) == sorted(TABLES), out
-    # This release serves such a directory as it is.
+    # This release serves such a directory as it is, and writes to it.
     inst.start()
     for ep, secrets in eps.values():
         check_endpoint_serves(inst, tok, ep, secrets)
     later = inst.create_endpoint(tok, url="https://example.com/written-before-upgrade")
     eps[later["id"]] = (later, {later["signing_key"]["id"]: later["signing_key"]["signing_secret"]})
+    return tok, eps
 
-    # The upgrade, as documented: stop, back up, reload with checksums,
-    # verify, swap, start.  The reloaded tables come without log files.
+
+def intact(inst, tok, eps):
+    """Every endpoint of eps there, listed, signing and verifying."""
+    for ep, secrets in eps.values():
+        check_endpoint_serves(inst, tok, ep, secrets)
+    listed = ok(inst.req("GET", "/v1/endpoints?limit=100", tok))
+    assert sorted(e["id"] for e in listed) == sorted(eps), listed
+    inst.create_endpoint(tok, url="https://example.com/after-upgrade")
+
+
+def test_upgrade_adds_checksums(inst):
+    owner = pwd.getpwnam(inst.user) if inst.user else None
+    tok, eps = old_data(inst)
+    # The upgrade with the Berkeley DB tools, as documented: stop, back up,
+    # reload with checksums, verify, swap, start.  The reloaded tables come
+    # without log files.
     inst.stop()
     backup = new_dir_path(inst, "pre-upgrade")
     ctl_ok(inst, "backup", backup)
@@ -287,16 +303,39 @@ def test_upgrade_adds_checksums(inst):
     shell("cp -p '%s/master.key' '%s/'" % (backup, new))
     code, out = verify(inst, home=new)
     assert code == 0 and out["ok"] is True and out["without_checksums"] == [], out
-    # The swap: by hand (two renames) or, as here, signetctl restore.
-    out = ctl_ok(inst, "restore", new)
-    assert out["verified"] is True and out["previous"].startswith(inst.home + ".before-restore-")
+    os.rename(inst.home, inst.home + ".before-checksums")
+    os.rename(new, inst.home)
     code, out = verify(inst)
     assert code == 0 and out["ok"] is True and out["without_checksums"] == [], out
     inst.start()
-    for ep, secrets in eps.values():
-        check_endpoint_serves(inst, tok, ep, secrets)
-    listed = ok(inst.req("GET", "/v1/endpoints?limit=100", tok))
-    assert sorted(e["id"] for e in listed) == sorted(eps), listed
-    inst.create_endpoint(tok, url="https://example.com/after-upgrade")
-    print("upgrade (%s): %d tables reloaded with checksums, %d endpoints intact"
+    intact(inst, tok, eps)
+    print("upgrade with db5.3_load (%s): %d tables reloaded with checksums, %d endpoints intact"
+          % (inst.server, len(TABLES), len(eps)))
+
+
+def test_upgrade_with_signetctl(inst):
+    tok, eps = old_data(inst)
+    # signetctl alone, while the web server serves: a backup with checksums
+    # added, restored in place of the data directory.
+    new = new_dir_path(inst, "new")
+    out = ctl_ok(inst, "backup", new, "--checksums")
+    assert out == {"backup": new, "master_key_included": True,
+                   "tables_given_checksums": len(TABLES)}, out
+    assert not [n for n in os.listdir(new) if n.startswith("log.")], os.listdir(new)
+    code, out = verify(inst, home=new)
+    assert code == 0 and out["ok"] is True and out["without_checksums"] == [], out
+    out = ctl_ok(inst, "restore", new)
+    assert out["verified"] is True, out
+    wait_for("/healthz after the restore",
+             lambda: inst.req("GET", "/healthz", timeout=5).status_code == 200, 20.0)
+    intact(inst, tok, eps)
+    # A data directory that has them already: a plain backup.
+    again = new_dir_path(inst, "again")
+    out = ctl_ok(inst, "backup", again, "--checksums")
+    assert out["tables_given_checksums"] == 0, out
+    assert [n for n in os.listdir(again) if n.startswith("log.")], os.listdir(again)
+    inst.stop()
+    code, out = verify(inst)
+    assert code == 0 and out["ok"] is True and out["without_checksums"] == [], out
+    print("upgrade with signetctl (%s): %d tables given checksums, %d endpoints intact"
           % (inst.server, len(TABLES), len(eps)))
