@@ -428,13 +428,18 @@ cmd_backup(struct config *cfg, int argc, char **argv)
 	char		 src[PATH_MAX + 16], dst[PATH_MAX + 16];
 	json_object	*o;
 	enum sig_err	 rc;
-	int		 master = 1;
+	int		 master = 1, checksums = 0, converted = 0, i;
 
-	if (argc == 2 && strcmp(argv[1], "--no-master-key") == 0)
-		master = 0;
-	else if (argc != 1)
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--no-master-key") == 0)
+			master = 0;
+		else if (strcmp(argv[i], "--checksums") == 0)
+			checksums = 1;
+		else
+			break;
+	if (argc < 1 || i < argc)
 		return fail("USAGE", "usage: signetctl backup DIR "
-		    "[--no-master-key]");
+		    "[--no-master-key] [--checksums]");
 	if (access(argv[0], F_OK) == 0 && access(argv[0], W_OK | X_OK) != 0) {
 		struct passwd	*pw = getpwuid(geteuid());
 
@@ -464,6 +469,13 @@ cmd_backup(struct config *cfg, int argc, char **argv)
 		    argv[0]);
 	if (rc != SIG_OK)
 		return fail("STORAGE_ERROR", "backup to %s failed", argv[0]);
+	/* Tables made before page checksums were on get them in the copy. */
+	if (checksums && (rc = store_add_checksums(argv[0], &converted)) !=
+	    SIG_OK)
+		return fail("STORAGE_ERROR", rc == SIG_EINVAL ? "the backup in "
+		    "%s has a table that does not verify: no checksums added" :
+		    "adding page checksums to the backup in %s failed",
+		    argv[0]);
 	/* Without the master key the copy's secrets cannot be read. */
 	if (master) {
 		snprintf(src, sizeof(src), "%s", cfg->master_key_file);
@@ -479,6 +491,9 @@ cmd_backup(struct config *cfg, int argc, char **argv)
 	json_object_object_add(o, "backup", json_object_new_string(argv[0]));
 	json_object_object_add(o, "master_key_included",
 	    json_object_new_boolean(master));
+	if (checksums)
+		json_object_object_add(o, "tables_given_checksums",
+		    json_object_new_int(converted));
 	print_json(o);
 	return 0;
 }
@@ -493,10 +508,11 @@ cmd_restore(struct config *cfg, int argc, char **argv)
 {
 	struct store	*s;
 	char		 staged[PATH_MAX], old[PATH_MAX], key[PATH_MAX + 16];
-	char		 msg[RESTORE_MSG_MAX], first[64];
+	char		 msg[RESTORE_MSG_MAX];
+	struct store_verify_result vr;
 	json_object	*o;
 	enum sig_err	 rc;
-	int		 bad, released, inside;
+	int		 released, inside;
 
 	if (argc != 1)
 		return fail("USAGE", "usage: signetctl restore BACKUP_DIR");
@@ -519,12 +535,11 @@ cmd_restore(struct config *cfg, int argc, char **argv)
 		return fail("INVALID_REQUEST", "%s", msg);
 	if (rc != SIG_OK)
 		return fail("IO_ERROR", "%s", msg);
-	if (store_verify(staged, &bad, first, sizeof(first)) != SIG_OK ||
-	    bad != 0) {
+	if (store_verify(staged, &vr) != SIG_OK || vr.nfailed != 0) {
 		restore_discard(staged);
 		return fail("STORAGE_ERROR", "the backup in %s does not "
-		    "verify%s%s: nothing was changed", argv[0], bad ?
-		    "; first bad table: " : "", bad ? first : "");
+		    "verify%s%s: nothing was changed", argv[0], vr.nfailed ?
+		    "; first bad table: " : "", vr.nfailed ? vr.failed[0] : "");
 	}
 	if (restore_swap(cfg->home, staged, old, msg) != SIG_OK) {
 		restore_discard(staged);
@@ -564,12 +579,23 @@ has_tables(const char *home)
 	return access(path, F_OK) == 0;
 }
 
+/* A JSON array of n table names. */
+static json_object *
+names(const char *const *v, int n)
+{
+	json_object	*a = json_object_new_array();
+	int		 i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
 static int
 cmd_verify(struct config *cfg, int argc, char **argv)
 {
+	struct store_verify_result vr;
 	json_object	*o;
-	char		 first[64];
-	int		 bad;
 
 	(void)argv;
 	if (argc != 0)
@@ -578,17 +604,22 @@ cmd_verify(struct config *cfg, int argc, char **argv)
 	    F_OK) != 0 && !has_tables(cfg->home)))
 		return fail("NOT_INITIALIZED", "%s is not a Signet data directory: "
 		    "run signetctl init", cfg->home);
-	if (crypto_init() != SIG_OK ||
-	    store_verify(cfg->home, &bad, first, sizeof(first)) != SIG_OK)
+	if (crypto_init() != SIG_OK || store_verify(cfg->home, &vr) != SIG_OK)
 		return fail("STORAGE_ERROR", "cannot verify %s", cfg->home);
 	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(bad == 0));
-	json_object_object_add(o, "tables_failed", json_object_new_int(bad));
-	if (bad)
+	json_object_object_add(o, "ok",
+	    json_object_new_boolean(vr.nfailed == 0));
+	json_object_object_add(o, "tables_failed",
+	    json_object_new_int(vr.nfailed));
+	if (vr.nfailed)
 		json_object_object_add(o, "first_failed",
-		    json_object_new_string(first));
+		    json_object_new_string(vr.failed[0]));
+	json_object_object_add(o, "failed", names(vr.failed, vr.nfailed));
+	/* Readable, but a damaged page of theirs would go unnoticed. */
+	json_object_object_add(o, "without_checksums",
+	    names(vr.plain, vr.nplain));
 	print_json(o);
-	return bad == 0 ? 0 : 1;
+	return vr.nfailed == 0 ? 0 : 1;
 }
 
 struct prune_args {
@@ -683,7 +714,8 @@ static const struct cmd cmds[] = {
 	    "apikey create --account ID --role admin|member [--name N]" },
 	{ "apikey", "revoke", cmd_apikey_revoke, "apikey revoke ID" },
 	{ "totp", "enroll", cmd_totp_enroll, "totp enroll --apikey ID" },
-	{ "backup", NULL, cmd_backup, "backup DIR [--no-master-key]" },
+	{ "backup", NULL, cmd_backup,
+	    "backup DIR [--no-master-key] [--checksums]" },
 	{ "restore", NULL, cmd_restore, "restore BACKUP_DIR" },
 	{ "verify", NULL, cmd_verify, "verify" },
 	{ "stats", NULL, cmd_stats, "stats [--maintain]" },

@@ -59,6 +59,7 @@ static enum sig_err put_raw(struct store_txn *, enum store_table,
 static enum sig_err put_json(struct store_txn *, enum store_table,
 		    const char *, json_object *, int);
 static enum sig_err collect_id(const char *, const char *, void *);
+static int	 confine_damage(struct store *, const char *);
 
 const char *const store_table_files[TBL_COUNT] = {
 	[TBL_ACCOUNTS] = "accounts.db",
@@ -76,6 +77,9 @@ const char *const store_table_files[TBL_COUNT] = {
 
 /* Set from Berkeley DB's event callback, which has no user pointer. */
 static volatile int env_panicked;
+/* Set from the error callback: a page read from disk failed its checksum. */
+static volatile int page_damaged;
+static char damaged_where[128];	/* its file and page, when told */
 /* Commits that did not get their acknowledgements (any thread). */
 static unsigned long perm_failed;
 
@@ -162,9 +166,53 @@ on_event(DB_ENV *env, u_int32_t event, void *info)
 void
 store_on_error(const DB_ENV *env, const char *prefix, const char *msg)
 {
+	const char	*p, *q;
+
 	(void)env;
 	(void)prefix;
+	/*
+	 * __db_pgin's words (after a message number) before it panics, then
+	 * the memory pool's, which name the file: "endpoints.db: pgin failed
+	 * for page 8".
+	 */
+	if (strstr(msg, "checksum error: page ") != NULL)
+		page_damaged = 1;
+	else if (page_damaged && (p = strstr(msg, ": pgin failed")) != NULL) {
+		if ((q = strchr(msg, ' ')) == NULL || q > p)
+			q = msg;
+		else
+			q++;
+		snprintf(damaged_where, sizeof(damaged_where), "%s", q);
+	}
 	log_msg(LOG_ERR, "storage: %s", msg);
+}
+
+/*
+ * A page that fails its checksum when read panics the environment, and
+ * with it every process sharing it, although nothing shared is wrong: the
+ * damage is on disk, in that page alone, and every later read of the page
+ * would do it again.  So this process lifts the panic at once and only the
+ * request that needed the page fails.  (The failure Berkeley DB notes in
+ * the log belongs to no transaction: normal recovery passes over it.)
+ * Returns 0 when the panic stays.
+ */
+static int
+confine_damage(struct store *s, const char *what)
+{
+	int	 rc;
+
+	page_damaged = 0;
+	if ((rc = s->env->set_flags(s->env, DB_PANIC_ENVIRONMENT, 0)) != 0) {
+		log_msg(LOG_ERR, "storage: cannot lift the panic after a "
+		    "damaged page: %s", db_strerror(rc));
+		return 0;
+	}
+	env_panicked = 0;
+	log_msg(LOG_ERR, "storage: %s: %s: the requests that need it fail, "
+	    "the others are served; run signetctl verify and restore a backup",
+	    what, damaged_where[0] != '\0' ? damaged_where : "a damaged page");
+	damaged_where[0] = '\0';
+	return 1;
 }
 
 /*
@@ -229,6 +277,8 @@ store_map(struct store *s, int rc, const char *what)
 		full(what, rc);
 		return SIG_EFULL;
 	case DB_RUNRECOVERY:
+		if (page_damaged && confine_damage(s, what))
+			return SIG_EINTERNAL;
 		s->failed = 1;
 		log_msg(LOG_ERR, "storage needs recovery (%s): %s", what,
 		    db_strerror(rc));
@@ -269,7 +319,13 @@ store_open_tables(struct store *s)
 	if (s->replicated)
 		flags |= DB_THREAD;
 	for (i = 0; i < TBL_COUNT; i++) {
+		/*
+		 * Page checksums: a page damaged on disk is then found when
+		 * read, not served.  Berkeley DB applies the flag only when
+		 * it creates the file; an existing one keeps its layout.
+		 */
 		if ((rc = db_create(&s->db[i], s->env, 0)) != 0 ||
+		    (rc = s->db[i]->set_flags(s->db[i], DB_CHKSUM)) != 0 ||
 		    (rc = s->db[i]->open(s->db[i], NULL, store_table_files[i], NULL,
 		    DB_BTREE, flags, 0600)) != 0) {
 			if (s->db[i] != NULL) {

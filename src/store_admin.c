@@ -21,6 +21,8 @@
 #include "store_impl.h"
 
 static int	 dir_is_empty(const char *);
+static int	 has_checksums(const char *);
+static int	 copy_table(const char *, const char *);
 static enum sig_err ping(struct store_txn *, void *);
 
 enum sig_err
@@ -115,28 +117,153 @@ store_backup(struct store *s, const char *dir)
 	return SIG_OK;
 }
 
+/*
+ * Whether the table file at path has page checksums: 1, 0, or -1 when it
+ * does not open (verify then says what is wrong with it).  Berkeley DB
+ * reads the answer from the file's meta page, whatever the handle asked.
+ */
+static int
+has_checksums(const char *path)
+{
+	DB		*db;
+	u_int32_t	 flags = 0;
+	int		 rc;
+
+	if (db_create(&db, NULL, 0) != 0)
+		return -1;
+	db->set_errcall(db, store_on_error);
+	rc = db->open(db, NULL, path, NULL, DB_UNKNOWN, DB_RDONLY, 0);
+	if (rc == 0)
+		rc = db->get_flags(db, &flags);
+	db->close(db, 0);
+	if (rc != 0)
+		return -1;
+	return (flags & DB_CHKSUM) != 0;
+}
+
 enum sig_err
-store_verify(const char *home, int *bad, char *first_bad, size_t first_bad_sz)
+store_verify(const char *home, struct store_verify_result *r)
 {
 	DB	*db;
 	char	 path[PATH_MAX];
-	int	 i, rc;
+	int	 i;
 
-	*bad = 0;
-	first_bad[0] = '\0';
+	memset(r, 0, sizeof(*r));
 	for (i = 0; i < TBL_COUNT; i++) {
-		snprintf(path, sizeof(path), "%s/%s", home, store_table_files[i]);
+		if (snprintf(path, sizeof(path), "%s/%s", home,
+		    store_table_files[i]) >= (int)sizeof(path))
+			return SIG_EINTERNAL;
 		if (access(path, F_OK) != 0)
 			continue;
-		if ((rc = db_create(&db, NULL, 0)) != 0)
+		if (has_checksums(path) == 0)
+			r->plain[r->nplain++] = store_table_files[i];
+		if (db_create(&db, NULL, 0) != 0)
 			return SIG_EINTERNAL;
+		db->set_errcall(db, store_on_error);
 		/* verify() always destroys the handle. */
-		if ((rc = db->verify(db, path, NULL, NULL, 0)) != 0) {
-			if ((*bad)++ == 0)
-				snprintf(first_bad, first_bad_sz, "%s",
-				    store_table_files[i]);
-		}
+		if (db->verify(db, path, NULL, NULL, 0) != 0)
+			r->failed[r->nfailed++] = store_table_files[i];
 	}
+	return SIG_OK;
+}
+
+/*
+ * Copy the table file src into a new file dst made with page checksums,
+ * record by record, as db5.3_dump | db5.3_load -c chksum=1 would.
+ * Berkeley DB's return value.
+ */
+static int
+copy_table(const char *src, const char *dst)
+{
+	DB	*in = NULL, *out = NULL;
+	DBC	*c = NULL;
+	DBT	 k, v;
+	int	 rc, t_rc;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.flags = v.flags = DB_DBT_REALLOC;
+	if ((rc = db_create(&in, NULL, 0)) != 0 ||
+	    (rc = db_create(&out, NULL, 0)) != 0)
+		goto done;
+	in->set_errcall(in, store_on_error);
+	out->set_errcall(out, store_on_error);
+	if ((rc = in->open(in, NULL, src, NULL, DB_BTREE, DB_RDONLY, 0)) != 0 ||
+	    (rc = out->set_flags(out, DB_CHKSUM)) != 0 ||
+	    (rc = out->open(out, NULL, dst, NULL, DB_BTREE, DB_CREATE |
+	    DB_EXCL, 0600)) != 0 ||
+	    (rc = in->cursor(in, NULL, &c, 0)) != 0)
+		goto done;
+	while ((rc = c->get(c, &k, &v, DB_NEXT)) == 0)
+		if ((rc = out->put(out, NULL, &k, &v, 0)) != 0)
+			break;
+	if (rc == DB_NOTFOUND)
+		rc = 0;
+done:
+	if (c != NULL)
+		c->close(c);
+	free(k.data);
+	free(v.data);
+	/* Closing out writes its pages: its failure is the copy's. */
+	if (out != NULL && (t_rc = out->close(out, 0)) != 0 && rc == 0)
+		rc = t_rc;
+	if (in != NULL)
+		in->close(in, 0);
+	return rc;
+}
+
+enum sig_err
+store_add_checksums(const char *dir, int *converted)
+{
+	struct store_verify_result vr;
+	char		 path[PATH_MAX], tmp[PATH_MAX + 8];
+	DIR		*d;
+	struct dirent	*e;
+	int		 i, rc;
+
+	*converted = 0;
+	if (store_verify(dir, &vr) != SIG_OK)
+		return SIG_EINTERNAL;
+	if (vr.nfailed != 0)
+		return SIG_EINVAL;
+	if (vr.nplain == 0)
+		return SIG_OK;
+	/*
+	 * Every table, so that none keeps page LSNs of the log that goes:
+	 * copies start from none.
+	 */
+	for (i = 0; i < TBL_COUNT; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir,
+		    store_table_files[i]) >= (int)sizeof(path))
+			return SIG_EINTERNAL;
+		snprintf(tmp, sizeof(tmp), "%s.new", path);
+		if (access(path, F_OK) != 0)
+			continue;
+		(void)unlink(tmp);
+		if ((rc = copy_table(path, tmp)) != 0) {
+			log_msg(LOG_ERR, "copying %s with checksums: %s", path,
+			    db_strerror(rc));
+			(void)unlink(tmp);
+			return SIG_EINTERNAL;
+		}
+		if (rename(tmp, path) == -1) {
+			log_msg(LOG_ERR, "rename %s: %s", tmp, strerror(errno));
+			(void)unlink(tmp);
+			return SIG_EINTERNAL;
+		}
+		(*converted)++;
+	}
+	/* The log describes the former files: the copies start a new one. */
+	if ((d = opendir(dir)) == NULL)
+		return SIG_EINTERNAL;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "log.", 4) == 0 &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) <
+		    (int)sizeof(path) && unlink(path) == -1) {
+			closedir(d);
+			return SIG_EINTERNAL;
+		}
+	closedir(d);
 	return SIG_OK;
 }
 

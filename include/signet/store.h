@@ -240,13 +240,36 @@ enum sig_err	store_stats(struct store *, struct store_stats *);
  */
 enum sig_err	store_backup(struct store *, const char *dir);
 
+/* What store_verify found; the names are the tables' file names (static). */
+struct store_verify_result {
+	int		 nfailed;	/* tables that do not verify */
+	const char	*failed[TBL_COUNT];
+	int		 nplain;	/* tables without page checksums */
+	const char	*plain[TBL_COUNT];
+};
+
 /*
- * Check the structure of every table (Berkeley DB's verify), reading each
- * file apart from the live environment.  *bad receives the number of tables
- * that failed.  Returns SIG_OK when the check ran.
+ * Check every table (Berkeley DB's verify: structure and, where the file
+ * has them, page checksums), reading each file apart from the live
+ * environment, and note the tables made without page checksums (files
+ * created before Signet set DB_CHKSUM; docs/operations.md has the
+ * upgrade).  A missing table is skipped.  Returns SIG_OK when the check
+ * ran; r then holds the findings.
  */
-enum sig_err	store_verify(const char *home, int *bad, char *first_bad,
-		    size_t first_bad_sz);
+enum sig_err	store_verify(const char *home, struct store_verify_result *r);
+
+/*
+ * Give the tables of dir, a fresh backup that no process has open (from
+ * store_backup), page checksums when one has none: then every table is
+ * copied record by record into a new file made with them, which takes its
+ * place, and dir's log files go (they describe the former files; the
+ * first process to open dir starts a new log).  *converted receives the
+ * number of tables copied (0: all had checksums, nothing changed).
+ * Returns SIG_OK; SIG_EINVAL, changing nothing, when a table of dir does
+ * not verify; or SIG_EINTERNAL (logged) with each of dir's tables the
+ * former or the copy.
+ */
+enum sig_err	store_add_checksums(const char *dir, int *converted);
 
 /* Checkpoint now and remove log files no longer needed for recovery. */
 enum sig_err	store_maintain(struct store *, int *removed);

@@ -196,7 +196,8 @@ def test_hot_backup_while_writing(signet, spare):
     # signetctl opens the copy.
     st_json = ctl_ok(signet, "stats", home=dest)
     assert STATS_FIELDS <= set(st_json), st_json
-    assert ctl_ok(signet, "verify", home=dest) == {"ok": True, "tables_failed": 0}
+    assert ctl_ok(signet, "verify", home=dest) == {"ok": True, "tables_failed": 0, "failed": [],
+                                                   "without_checksums": []}
 
     # A server started on a copy of it serves everything acknowledged before
     # the backup began, with the same secrets.
@@ -368,6 +369,7 @@ def test_verify_finds_a_damaged_table(signet):
     code, out = ctl_json(signet, "verify", home=dest)
     assert code != 0 and out.get("ok") is False, out
     assert out.get("tables_failed", 0) >= 1, out
+    assert out["first_failed"] == out["failed"][0] and len(out["failed"]) == out["tables_failed"], out
 
 
 # --- stats and maintenance -------------------------------------------------------------

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <db.h>
+
 #include "signet/audit.h"
 #include "signet/crypto.h"
 #include "signet/ids.h"
@@ -55,6 +57,71 @@ get_k1(struct store_txn *t, void *arg)
 {
 	return store_get_str(t, TBL_INDEX, "k1", arg, 16);
 }
+
+/* Make home's index.db anew without page checksums, holding k1 = v1. */
+static void
+plain_index(void)
+{
+	char	 path[128], tmp[136];
+	DB	*db;
+	DBT	 k, v;
+
+	snprintf(path, sizeof(path), "%s/index.db", home);
+	snprintf(tmp, sizeof(tmp), "%s.plain", path);
+	ck_assert_int_eq(db_create(&db, NULL, 0), 0);
+	ck_assert_int_eq(db->open(db, NULL, tmp, NULL, DB_BTREE, DB_CREATE,
+	    0600), 0);
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = "k1";
+	k.size = 2;
+	v.data = "v1";
+	v.size = 2;
+	ck_assert_int_eq(db->put(db, NULL, &k, &v, 0), 0);
+	ck_assert_int_eq(db->close(db, 0), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+START_TEST(test_checksums)
+{
+	struct store	*s;
+	struct store_verify_result vr;
+	char		 buf[16], path[128];
+	int		 n = -1, i;
+
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	store_close(s);
+	ck_assert_int_eq(store_verify(home, &vr), SIG_OK);
+	ck_assert_int_eq(vr.nfailed, 0);
+	ck_assert_int_eq(vr.nplain, 0);
+	ck_assert_int_eq(store_add_checksums(home, &n), SIG_OK);
+	ck_assert_int_eq(n, 0);
+	/* A table as an earlier release made it, as in a fresh backup. */
+	plain_index();
+	ck_assert_int_eq(store_verify(home, &vr), SIG_OK);
+	ck_assert_int_eq(vr.nfailed, 0);
+	ck_assert_int_eq(vr.nplain, 1);
+	ck_assert_str_eq(vr.plain[0], "index.db");
+	ck_assert_int_eq(store_add_checksums(home, &n), SIG_OK);
+	ck_assert_int_eq(n, TBL_COUNT);
+	ck_assert_int_eq(store_verify(home, &vr), SIG_OK);
+	ck_assert_int_eq(vr.nfailed + vr.nplain, 0);
+	snprintf(path, sizeof(path), "%s/log.0000000001", home);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	/* The environment's regions belong to the former files. */
+	for (i = 1; i <= 6; i++) {
+		snprintf(path, sizeof(path), "%s/__db.%03d", home, i);
+		(void)unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/__db.register", home);
+	(void)unlink(path);
+	ck_assert_int_eq(store_open(home, &s), SIG_OK);
+	ck_assert_int_eq(store_view(s, get_k1, buf), SIG_OK);
+	ck_assert_str_eq(buf, "v1");
+	ck_assert_int_eq(store_run(s, put_ok, "k2"), SIG_OK);
+	store_close(s);
+}
+END_TEST
 
 START_TEST(test_abort_and_commit)
 {
@@ -531,6 +598,7 @@ main(void)
 	tcase_add_test(tc, test_scan_paging);
 	tcase_add_test(tc, test_concurrent_rmw);
 	tcase_add_test(tc, test_audit_prune);
+	tcase_add_test(tc, test_checksums);
 	suite_add_tcase(s, tc);
 	return unit_run(s, 0);
 }
