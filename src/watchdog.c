@@ -15,6 +15,7 @@
 #define RECOVER_MARKER		"recover.needed"
 
 static void	on_watchdog(int);
+static void	leave_marker(void);
 
 static char	 marker_path[PATH_MAX];
 
@@ -25,19 +26,28 @@ static char	 marker_path[PATH_MAX];
  */
 static volatile sig_atomic_t watching;
 
+/* Async-signal-safe: the watchdog's handler calls it. */
+static void
+leave_marker(void)
+{
+	int	 fd;
+
+	if (marker_path[0] == '\0')
+		return;
+	if ((fd = open(marker_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+}
+
 static void
 on_watchdog(int sig)
 {
 	static const char msg[] = "signet: storage watchdog fired: a lock "
 	    "held by a dead process; exiting so storage can be recovered\n";
-	int	 fd;
-
 	(void)sig;
 	if (!watching)
 		return;
 	metrics_count(METRIC_WATCHDOG_EXITS);
-	if ((fd = open(marker_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
-		close(fd);
+	leave_marker();
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	_exit(75);
 }
@@ -97,6 +107,12 @@ int
 watchdog_marker_present(void)
 {
 	return access(marker_path, F_OK) == 0;
+}
+
+void
+watchdog_marker_set(void)
+{
+	leave_marker();
 }
 
 void

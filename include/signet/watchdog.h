@@ -44,6 +44,12 @@ unsigned	watchdog_suspend(void);
  */
 int	watchdog_marker_present(void);
 
+/*
+ * Leave the marker without exiting: the store does, for environments that
+ * panicked (an I/O error, DB_RUNRECOVERY), before the process exits.
+ */
+void	watchdog_marker_set(void);
+
 /* Remove the marker, after the recovery it asked for succeeded. */
 void	watchdog_marker_clear(void);
 

@@ -121,6 +121,23 @@ def _base_env():
     return {k: v for k, v in os.environ.items() if not k.startswith("SIGNET_")}
 
 
+def fault_shim(dest_dir):
+    """Build tests/faults/eio.c (the I/O fault shim, an LD_PRELOAD object)
+    into dest_dir and return its path.  dest_dir must be readable by the
+    service's user.  The shim's settings are environment variables
+    (SIGNET_FAULT_*, see its header); pass them, with LD_PRELOAD, as an
+    Instance's `env`: scripts/serve hands both to the app under either
+    server."""
+    src = os.path.join(REPO, "tests", "faults", "eio.c")
+    out = os.path.join(dest_dir, "eio.so")
+    cc = os.environ.get("CC", "cc")
+    r = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", out, src, "-ldl"],
+                       capture_output=True, timeout=CTL_TIMEOUT)
+    assert r.returncode == 0, "building %s: %s" % (src, r.stderr.decode(errors="replace"))
+    os.chmod(out, 0o755)
+    return out
+
+
 # --- Standard Webhooks reference implementation (for checking Signet) -------
 
 def secret_bytes(secret):
