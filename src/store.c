@@ -268,12 +268,12 @@ region_id(const struct store *s)
 }
 
 /*
- * An I/O error of the disk under the environment (EIO, or a commit's
- * ENOSPC).  After a failed write or fsync the kernel may drop the pages it
- * could not write and report success to the next fsync; Berkeley DB 5.3
- * does not panic then: it aborts the transaction and acknowledges the next
- * commit, whose log records may lie beyond a hole that recovery stops at.
- * So nothing is acknowledged any more until the environment is recovered.
+ * An I/O error (EIO) of the disk under the environment.  After a failed
+ * write or fsync the kernel may drop the pages it could not write and
+ * report success to the next fsync; Berkeley DB 5.3 does not panic then:
+ * it aborts the transaction and acknowledges the next commit, whose log
+ * records may lie beyond a hole that recovery stops at.  So nothing is
+ * acknowledged any more until the environment is recovered.
  */
 static void
 io_error(struct store *s, const char *what, int rc)
@@ -314,24 +314,25 @@ store_map(struct store *s, int rc, const char *what)
 		return SIG_EINTERNAL;
 	case ENOSPC:
 	case EDQUOT:
+		/*
+		 * A write Berkeley DB will make again (a failed fsync, of any
+		 * error, counts as EIO does: store_on_error).
+		 */
 		full(what, rc);
-		/* A commit's: its log flush failed, as with EIO. */
-		if (strcmp(what, "commit") == 0)
-			io_error(s, what, rc);
 		return SIG_EFULL;
 	case EIO:
 		io_error(s, what, rc);
-		return SIG_EUNAVAIL;
+		return SIG_ERECOVERING;
 	case DB_RUNRECOVERY:
 		/* Recovered since this handle opened: it only needs a reopen. */
 		if (!s->replicated && region_id(s) != s->region) {
 			s->failed = 1;
-			return SIG_EUNAVAIL;
+			return SIG_ERECOVERING;
 		}
 		log_msg(LOG_ERR, "storage needs recovery (%s): %s", what,
 		    db_strerror(rc));
 		fail(s);
-		return SIG_EUNAVAIL;
+		return SIG_ERECOVERING;
 	default:
 		log_msg(LOG_ERR, "storage error (%s): %s", what,
 		    db_strerror(rc));
@@ -657,11 +658,12 @@ store_failed(const struct store *s)
 
 /*
  * A broken stand-alone store, at a transaction's start: close the handle
- * and open it again, first after STORE_REOPEN_FIRST_US, then at intervals
- * doubling up to STORE_REOPEN_MAX_US (SIG_EUNAVAIL meanwhile).  The open runs the full recovery the marker asks for, so the
- * process that met the failure, and every other one at its next call,
- * carries on without an exit: the web server keeps every worker, and the
- * clients get 503 in the envelope until storage is back.
+ * and open it again, at once, then at intervals doubling from
+ * STORE_REOPEN_FIRST_US up to STORE_REOPEN_MAX_US (SIG_EUNAVAIL meanwhile).
+ * The open runs the full recovery the marker asks for, so the process that
+ * met the failure, and every other one at its next call, carries on
+ * without an exit: the web server keeps every worker, and the clients get
+ * 503 in the envelope until storage is back.
  */
 static enum sig_err
 reopen(struct store *s)
@@ -746,13 +748,13 @@ run(struct store *s, store_fn fn, void *arg, int readonly)
 	unsigned long	 failed_before;
 
 	if (store_broken(s) && reopen(s) != SIG_OK)
-		return SIG_EUNAVAIL;
+		return SIG_ERECOVERING;
 	/* A write failed somewhere since this handle opened: reopen first. */
 	if (!readonly && !s->replicated &&
 	    metrics_counter(METRIC_IO_ERRORS) != s->io_seen) {
 		fail(s);
 		if (reopen(s) != SIG_OK)
-			return SIG_EUNAVAIL;
+			return SIG_ERECOVERING;
 	}
 	for (attempt = 0; attempt < STORE_MAX_TRIES; attempt++) {
 		if ((rc = ready(s)) != SIG_OK)
@@ -769,7 +771,7 @@ run(struct store *s, store_fn fn, void *arg, int readonly)
 			if (rc != SIG_ERETRY)
 				return rc;
 			if (!retry_after_deadlock(s, attempt))
-				return SIG_EUNAVAIL;
+				return SIG_ERECOVERING;
 			continue;
 		}
 		failed_before = __atomic_load_n(&perm_failed, __ATOMIC_SEQ_CST);
@@ -782,7 +784,7 @@ run(struct store *s, store_fn fn, void *arg, int readonly)
 		 */
 		if (t.wrote && metrics_counter(METRIC_IO_ERRORS) != s->io_seen) {
 			io_error(s, "commit", EIO);
-			return SIG_EUNAVAIL;
+			return SIG_ERECOVERING;
 		}
 		/* Committed here, but too few sites confirmed it in time. */
 		if (t.wrote && s->replicated && __atomic_load_n(&perm_failed,
@@ -827,7 +829,7 @@ store_read(struct store *s, store_fn fn, void *arg)
 	int		 attempt;
 
 	if (store_broken(s) && reopen(s) != SIG_OK)
-		return SIG_EUNAVAIL;
+		return SIG_ERECOVERING;
 	for (attempt = 0; attempt < STORE_MAX_TRIES; attempt++) {
 		if ((rc = ready(s)) != SIG_OK)
 			return rc;
@@ -839,7 +841,7 @@ store_read(struct store *s, store_fn fn, void *arg)
 		if ((rc = fn(&t, arg)) != SIG_ERETRY)
 			return rc;
 		if (!retry_after_deadlock(s, attempt))
-			return SIG_EUNAVAIL;
+			return SIG_ERECOVERING;
 	}
 	log_msg(LOG_WARN, "read gave up after %d deadlocks", attempt);
 	return SIG_EUNAVAIL;
