@@ -59,6 +59,7 @@ static void	 io_error(struct store *, const char *, int);
 static void	 fail(struct store *);
 static enum sig_err ready(struct store *);
 static enum sig_err reopen(struct store *);
+static int	 io_moved(const struct store *);
 static int	 retry_after_deadlock(struct store *, int attempt);
 static void	 backoff(int);
 static void	 key_dbt(DBT *, const char *);
@@ -324,14 +325,15 @@ store_map(struct store *s, int rc, const char *what)
 		io_error(s, what, rc);
 		return SIG_ERECOVERING;
 	case DB_RUNRECOVERY:
+		s->failed = 1;
 		/* Recovered since this handle opened: it only needs a reopen. */
-		if (!s->replicated && region_id(s) != s->region) {
-			s->failed = 1;
+		if (!s->replicated && region_id(s) != s->region)
 			return SIG_ERECOVERING;
-		}
 		log_msg(LOG_ERR, "storage needs recovery (%s): %s", what,
 		    db_strerror(rc));
-		fail(s);
+		/* After a failed write, here (reopen); else in a new process. */
+		if (io_moved(s))
+			fail(s);
 		return SIG_ERECOVERING;
 	default:
 		log_msg(LOG_ERR, "storage error (%s): %s", what,
@@ -453,11 +455,12 @@ env_create(struct store *s, DB_ENV **out)
 }
 
 /*
- * The full recovery the marker asks for (a watchdog exit, an I/O error, a
- * panic), in a stand-alone environment: one process at a time (a lock on
+ * The full recovery the marker asks for (a watchdog exit, a failed write),
+ * in a stand-alone environment: one process at a time (a lock on
  * the marker itself), with DB_RECOVER but without the registry, which would
  * only recover after seeing a process that died holding a handle, and a
- * panicked worker does not die: it closes its handle and opens again.
+ * worker that met a failed write does not die: it closes its handle and
+ * opens again.
  * Recovery recreates the regions from what is on disk; a process still on
  * the old ones gets DB_RUNRECOVERY at its next call and reopens.  Returns
  * SIG_OK once the marker is gone (recovered here or by another process).
@@ -513,11 +516,14 @@ store_env_open(struct store *s)
 {
 	int		 rc, recover;
 	u_int32_t	 flags;
+	uint64_t	 seen;
 	enum sig_err	 err;
 
 	store_maint_yield(s);
 	if (watchdog_home(s->home) != SIG_OK)
 		return SIG_EINVAL;
+	/* Before recovery: a write that fails from now on is a new failure. */
+	seen = metrics_counter(METRIC_IO_ERRORS);
 	/*
 	 * Normally failchk cleans up after a dead process without disturbing
 	 * the live ones; after the watchdog fired or storage failed, full
@@ -543,7 +549,7 @@ store_env_open(struct store *s)
 		/* repmgr runs threads in every process of the site. */
 		flags |= DB_INIT_REP | DB_THREAD;
 	}
-	recover = watchdog_marker_present();
+	recover = s->replicated && watchdog_marker_present();
 	if (!recover)
 		flags |= DB_FAILCHK;
 	else
@@ -571,7 +577,7 @@ store_env_open(struct store *s)
 	if (recover)
 		watchdog_marker_clear();
 	s->region = region_id(s);
-	s->io_seen = metrics_counter(METRIC_IO_ERRORS);
+	s->io_seen = seen;
 	return SIG_OK;
 fail:
 	s->env->close(s->env, 0);
@@ -649,11 +655,22 @@ store_broken(const struct store *s)
 	return s->failed || env_panicked || s->env == NULL;
 }
 
+/*
+ * Whether a write failed, in any process, since this handle opened: a
+ * stand-alone store then reopens in the same process (reopen).  Any other
+ * failure (a panic after a process died inside Berkeley DB) ends the
+ * process, and the next to open recovers through the registry.
+ */
+static int
+io_moved(const struct store *s)
+{
+	return !s->replicated && metrics_counter(METRIC_IO_ERRORS) != s->io_seen;
+}
+
 int
 store_failed(const struct store *s)
 {
-	/* A stand-alone store reopens in the same process (reopen). */
-	return s->replicated && store_broken(s);
+	return store_broken(s) && !io_moved(s);
 }
 
 /*
@@ -673,7 +690,7 @@ reopen(struct store *s)
 	unsigned	 left;
 	enum sig_err	 err;
 
-	if (s->replicated)
+	if (store_failed(s))
 		return SIG_EUNAVAIL;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -747,15 +764,11 @@ run(struct store *s, store_fn fn, void *arg, int readonly)
 	int		 attempt, dbrc;
 	unsigned long	 failed_before;
 
-	if (store_broken(s) && reopen(s) != SIG_OK)
-		return SIG_ERECOVERING;
 	/* A write failed somewhere since this handle opened: reopen first. */
-	if (!readonly && !s->replicated &&
-	    metrics_counter(METRIC_IO_ERRORS) != s->io_seen) {
+	if (!readonly && io_moved(s))
 		fail(s);
-		if (reopen(s) != SIG_OK)
-			return SIG_ERECOVERING;
-	}
+	if (store_broken(s) && (store_failed(s) || reopen(s) != SIG_OK))
+		return SIG_ERECOVERING;
 	for (attempt = 0; attempt < STORE_MAX_TRIES; attempt++) {
 		if ((rc = ready(s)) != SIG_OK)
 			return rc;
@@ -782,7 +795,7 @@ run(struct store *s, store_fn fn, void *arg, int readonly)
 		 * another process: the log this commit was flushed behind may
 		 * have a hole, whatever fsync said since.  Not acknowledged.
 		 */
-		if (t.wrote && metrics_counter(METRIC_IO_ERRORS) != s->io_seen) {
+		if (t.wrote && io_moved(s)) {
 			io_error(s, "commit", EIO);
 			return SIG_ERECOVERING;
 		}
@@ -828,7 +841,7 @@ store_read(struct store *s, store_fn fn, void *arg)
 	enum sig_err	 rc = SIG_EUNAVAIL;
 	int		 attempt;
 
-	if (store_broken(s) && reopen(s) != SIG_OK)
+	if (store_broken(s) && (store_failed(s) || reopen(s) != SIG_OK))
 		return SIG_ERECOVERING;
 	for (attempt = 0; attempt < STORE_MAX_TRIES; attempt++) {
 		if ((rc = ready(s)) != SIG_OK)

@@ -120,11 +120,11 @@ void	store_close(struct store *);
 
 /*
  * Whether the environment has failed in a way only a new process can
- * repair (DB_RUNRECOVERY, a panic, an I/O error of the disk, on a site of a
- * replication group): the worker should exit after answering.  A
- * stand-alone store instead reopens itself, with full recovery, at the next
- * transaction (at most once a second while that keeps failing;
- * SIG_EUNAVAIL until it has).
+ * repair (DB_RUNRECOVERY, a panic): the worker should exit after
+ * answering.  After a write or fsync failed (an I/O error of the disk, in
+ * any process), a stand-alone store instead reopens itself, with full
+ * recovery, at its next transactions (at most once a second while that
+ * keeps failing; 503 until it has).
  */
 int	store_failed(const struct store *);
 

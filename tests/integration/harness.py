@@ -123,11 +123,11 @@ def _base_env():
 
 def fault_shim(dest_dir):
     """Build tests/faults/eio.c (the I/O fault shim, an LD_PRELOAD object)
-    into dest_dir and return its path.  dest_dir must be readable by the
-    service's user.  The shim's settings are environment variables
-    (SIGNET_FAULT_*, see its header); pass them, with LD_PRELOAD, as an
-    Instance's `env`: scripts/serve hands both to the app under either
-    server."""
+    into dest_dir and return the value for LD_PRELOAD.  dest_dir must be
+    readable by the service's user.  The shim's settings are environment
+    variables (SIGNET_FAULT_*, see its header); pass them, with LD_PRELOAD,
+    as an Instance's `env`: scripts/serve hands both to the app under either
+    server.  A sanitizer build's runtime must come first in LD_PRELOAD."""
     src = os.path.join(REPO, "tests", "faults", "eio.c")
     out = os.path.join(dest_dir, "eio.so")
     cc = os.environ.get("CC", "cc")
@@ -135,7 +135,13 @@ def fault_shim(dest_dir):
                        capture_output=True, timeout=CTL_TIMEOUT)
     assert r.returncode == 0, "building %s: %s" % (src, r.stderr.decode(errors="replace"))
     os.chmod(out, 0o755)
-    return out
+    fcgi = os.path.join(BUILDDIR, "src", ".libs", "signet.fcgi")
+    if not os.path.isfile(fcgi):
+        fcgi = os.path.join(BUILDDIR, "src", "signet.fcgi")
+    libs = subprocess.run(["ldd", fcgi], capture_output=True, text=True,
+                          timeout=CTL_TIMEOUT).stdout
+    asan = re.search(r"(\S*/libasan\.so[.0-9]*)", libs)
+    return (asan.group(1) + ":" + out) if asan else out
 
 
 # --- Standard Webhooks reference implementation (for checking Signet) -------
