@@ -39,9 +39,9 @@
 #define STORE_LOG_FILE_BYTES	(2 * 1024 * 1024)
 #define STORE_ENV_FLAGS		(DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | \
 				    DB_INIT_LOG | DB_INIT_MPOOL)
-#define STORE_REOPEN_FIRST_US	100000	/* a failed store's first reopen, */
-#define STORE_REOPEN_MAX_US	1000000	/* then doubling up to this */
-#define STORE_RECOVER_AFTER_US	200000	/* recovery waits this since the failure */
+#define STORE_REOPEN_FIRST_US	100000	/* between a broken store's reopens, */
+#define STORE_REOPEN_MAX_US	1000000	/* doubling up to this */
+#define STORE_RECOVER_AFTER_US	200000	/* full recovery: after a failure */
 /*
  * Free space a write needs on SIGNET_HOME's file system: room for a new log
  * file and the page flushes of a checkpoint.  Berkeley DB does not refuse a
