@@ -45,8 +45,6 @@ static const struct sig_err_info table[SIG_ERR_COUNT] = {
 	[SIG_ENOQUORUM] = { 503, "SERVICE_UNAVAILABLE", "The change was not "
 	    "confirmed by a quorum of sites in time: it may not survive a "
 	    "failover; read it back before retrying" },
-	[SIG_ERECOVERING] = { 503, "SERVICE_UNAVAILABLE", "Storage is "
-	    "recovering from a failure (an I/O error): try again" },
 	[SIG_ERETRY] = { 503, "SERVICE_UNAVAILABLE",
 	    "Storage is busy, try again" },
 	[SIG_EEXISTS] = { 409, "CONFLICT", "Already exists" },

@@ -67,20 +67,6 @@ metrics_count(enum metric_counter c)
 		__atomic_fetch_add(&more[c - SHM_COUNTERS], 1, __ATOMIC_RELAXED);
 }
 
-uint64_t
-metrics_counter(enum metric_counter c)
-{
-	struct shm_requests *m = shm_requests();
-	uint64_t	*more = shm_more_counters();
-
-	if (m != NULL && c < SHM_COUNTERS)
-		return __atomic_load_n(&m->counters[c], __ATOMIC_SEQ_CST);
-	if (more != NULL && c < METRIC_COUNTERS)
-		return __atomic_load_n(&more[c - SHM_COUNTERS],
-		    __ATOMIC_SEQ_CST);
-	return 0;
-}
-
 /* A route template as a label: "{}" becomes "{id}". */
 static void
 label(const char *pattern, char *out, size_t outsz)
@@ -187,16 +173,13 @@ metrics_render(struct textbuf *b,
 	    "# HELP signet_storage_writes_refused_full_total Writes refused "
 	    "because SIGNET_HOME's disk is full (answered 503).\n"
 	    "# TYPE signet_storage_writes_refused_full_total counter\n"
-	    "signet_storage_writes_refused_full_total %llu\n"
-	    "# HELP signet_storage_io_errors_total I/O errors of SIGNET_HOME's "
-	    "disk met by Berkeley DB (each one makes storage recover).\n"
-	    "# TYPE signet_storage_io_errors_total counter\n"
-	    "signet_storage_io_errors_total %llu\n",
+	    "signet_storage_writes_refused_full_total %llu\n",
 	    (unsigned long long)__atomic_load_n(
 	    &m->counters[METRIC_DEADLOCKS_RETRIED], __ATOMIC_RELAXED),
 	    (unsigned long long)__atomic_load_n(
 	    &m->counters[METRIC_WATCHDOG_EXITS], __ATOMIC_RELAXED),
-	    (unsigned long long)metrics_counter(METRIC_WRITES_FULL),
-	    (unsigned long long)metrics_counter(METRIC_IO_ERRORS));
+	    (unsigned long long)(shm_more_counters() == NULL ? 0 :
+	    __atomic_load_n(&shm_more_counters()[METRIC_WRITES_FULL -
+	    SHM_COUNTERS], __ATOMIC_RELAXED)));
 	return rc == SIG_OK ? SIG_OK : SIG_EINTERNAL;
 }

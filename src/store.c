@@ -10,7 +10,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,8 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <db.h>
@@ -38,14 +35,8 @@
 #define STORE_LOCKOUT_WAIT_US	(2 * 1000 * 1000)
 #define STORE_LOCKOUT_PAUSE_US	(10 * 1000)
 #define STORE_SENTINEL_MS	500	/* in storage, with a dead process */
-#define STORE_STOP_WAIT_MS	2000	/* for the stopped ones to be gone */
 #define STORE_MAX_VALUE		(1024 * 1024)
 #define STORE_LOG_FILE_BYTES	(2 * 1024 * 1024)
-#define STORE_ENV_FLAGS		(DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | \
-				    DB_INIT_LOG | DB_INIT_MPOOL)
-#define STORE_REOPEN_FIRST_US	100000	/* between a broken store's reopens, */
-#define STORE_REOPEN_MAX_US	1000000	/* doubling up to this */
-#define STORE_RECOVER_AFTER_US	200000	/* full recovery: after a failure */
 /*
  * Free space a write needs on SIGNET_HOME's file system: room for a new log
  * file and the page flushes of a checkpoint.  Berkeley DB does not refuse a
@@ -59,11 +50,7 @@
 
 static int	 is_alive(DB_ENV *, pid_t, db_threadid_t, u_int32_t);
 static void	 on_event(DB_ENV *, u_int32_t, void *);
-static void	 io_error(struct store *, const char *, int);
-static void	 fail(struct store *);
 static enum sig_err ready(struct store *);
-static enum sig_err reopen(struct store *);
-static int	 io_moved(const struct store *);
 static int	 retry_after_deadlock(struct store *, int attempt);
 static int	 wait_out_lockout(struct store *, long *);
 static enum sig_err env_open(struct store *);
@@ -180,42 +167,13 @@ on_event(DB_ENV *env, u_int32_t event, void *info)
 		log_msg(LOG_INFO, "replication: %s", what);
 }
 
-/*
- * Whether Berkeley DB's message reports a failed write with EIO, or a
- * failed fsync (its os layer's messages: "BDB0136 write: ...",
- * "BDB0137 write: ...", "BDB0151 fsync: ...", then ": " and strerror).
- */
-static int
-write_failed(const char *msg)
-{
-	const char	*eio = strerror(EIO);
-	size_t		 n = strlen(msg), m = strlen(eio);
-
-	if (strncmp(msg, "BDB0151 fsync", 13) == 0)
-		return 1;
-	return (strncmp(msg, "BDB0136 write:", 14) == 0 ||
-	    strncmp(msg, "BDB0137 write:", 14) == 0) && n > m &&
-	    strcmp(msg + n - m, eio) == 0;
-}
-
-/*
- * Berkeley DB's error messages go to the log.  A failed write or fsync is
- * also counted in the shared file, here, while the failing call still
- * holds whatever mutex it holds (the log's flush mutex for a commit): a
- * commit that flushed the log after it, in any process, sees the count
- * changed once it returns and is not acknowledged (run).
- */
 void
 store_on_error(const DB_ENV *env, const char *prefix, const char *msg)
 {
 	const char	*p, *q;
 
+	(void)env;
 	(void)prefix;
-	/* Only the store's environments (not a backup's copy) have a store. */
-	if (env != NULL && env->app_private != NULL && write_failed(msg)) {
-		metrics_count(METRIC_IO_ERRORS);
-		watchdog_marker_set();
-	}
 	/*
 	 * __db_pgin's words (after a message number) before it panics, then
 	 * the memory pool's, which name the file: "endpoints.db: pgin failed
@@ -287,59 +245,6 @@ full(const char *what, int rc)
 	}
 }
 
-/*
- * s failed: no commit of this handle is acknowledged any more, the marker
- * asks for full recovery, and the next transaction reopens the store
- * (reopen), not at once: full recovery replaces the regions, and a
- * transaction of another process still under way on the old ones could
- * then neither finish nor free its locks, leaving whoever waits for them
- * blocked.  STORE_RECOVER_AFTER_US lets them finish first.  Every other
- * process stops committing as well: each checks the shared count of
- * failed writes (io_seen), and reopens.  The environment is not panicked,
- * for the same reason.
- */
-static void
-fail(struct store *s)
-{
-	if (s->failed)
-		return;
-	s->failed = 1;
-	watchdog_marker_set();
-}
-
-/*
- * The identity of the environment's first region file (0: none).  Full
- * recovery replaces the region files, so a process whose handle is older
- * than the last recovery sees another one here.
- */
-static ino_t
-region_id(const struct store *s)
-{
-	char		 path[PATH_MAX];
-	struct stat	 st;
-
-	if (snprintf(path, sizeof(path), "%s/__db.001", s->home) >=
-	    (int)sizeof(path) || stat(path, &st) != 0)
-		return 0;
-	return st.st_ino;
-}
-
-/*
- * An I/O error (EIO) of the disk under the environment.  After a failed
- * write or fsync the kernel may drop the pages it could not write and
- * report success to the next fsync; Berkeley DB 5.3 does not panic then:
- * it aborts the transaction and acknowledges the next commit, whose log
- * records may lie beyond a hole that recovery stops at.  So nothing is
- * acknowledged any more until the environment is recovered.
- */
-static void
-io_error(struct store *s, const char *what, int rc)
-{
-	log_msg(LOG_ERR, "storage I/O error (%s): %s; writes are refused "
-	    "until storage is recovered", what, db_strerror(rc));
-	fail(s);
-}
-
 enum sig_err
 store_map(struct store *s, int rc, const char *what)
 {
@@ -375,26 +280,13 @@ store_map(struct store *s, int rc, const char *what)
 	case EDQUOT:
 		full(what, rc);
 		return SIG_EFULL;
-		/*
-		 * A write Berkeley DB will make again (a failed fsync, of any
-		 * error, counts as EIO does: store_on_error).
-		 */
-	case EIO:
-		io_error(s, what, rc);
-		return SIG_ERECOVERING;
 	case DB_RUNRECOVERY:
 		if (page_damaged && confine_damage(s, what))
 			return SIG_EINTERNAL;
 		s->failed = 1;
-		/* Recovered since this handle opened: it only needs a reopen. */
-		if (!s->replicated && region_id(s) != s->region)
-			return SIG_ERECOVERING;
 		log_msg(LOG_ERR, "storage needs recovery (%s): %s", what,
 		    db_strerror(rc));
-		/* After a failed write, here (reopen); else in a new process. */
-		if (io_moved(s))
-			fail(s);
-		return SIG_ERECOVERING;
+		return SIG_EUNAVAIL;
 	default:
 		log_msg(LOG_ERR, "storage error (%s): %s", what,
 		    db_strerror(rc));
@@ -496,106 +388,6 @@ store_open(const char *home, struct store **out)
 	return store_open_replicated(home, NULL, out);
 }
 
-/*
- * A new environment handle of s with the settings every process shares
- * (those of the regions, which the process that creates them decides).
- * Returns 0 or a Berkeley DB error.
- */
-static int
-env_create(struct store *s, DB_ENV **out)
-{
-	DB_ENV	*e;
-	int	 rc;
-
-	if ((rc = db_env_create(&e, 0)) != 0) {
-		log_msg(LOG_ERR, "db_env_create: %s", db_strerror(rc));
-		return rc;
-	}
-	e->app_private = s;
-	e->set_errcall(e, store_on_error);
-	e->set_msgcall(e, store_on_message);
-	e->set_event_notify(e, on_event);
-	e->set_thread_count(e, 64);
-	e->set_isalive(e, is_alive);
-	e->set_lk_detect(e, DB_LOCK_DEFAULT);
-	e->set_cachesize(e, 0, STORE_CACHE_BYTES, 1);
-	e->set_timeout(e, STORE_LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT);
-	/* Small log files, so removing the ones no longer needed frees space. */
-	e->set_lg_max(e, STORE_LOG_FILE_BYTES);
-	*out = e;
-	return 0;
-}
-
-/*
- * The full recovery the marker asks for (a watchdog exit, a failed write),
- * in a stand-alone environment: one process at a time (a lock on
- * the marker itself), with DB_RECOVER but without the registry, which would
- * only recover after seeing a process that died holding a handle, and a
- * worker that met a failed write does not die: it closes its handle and
- * opens again.
- * Recovery recreates the regions from what is on disk; a process still on
- * the old ones gets DB_RUNRECOVERY at its next call and reopens.  Returns
- * SIG_OK once the marker is gone (recovered here or by another process).
- */
-static enum sig_err
-recover_marked(struct store *s)
-{
-	DB_ENV		*e;
-	struct stat	 st;
-	struct timespec	 now;
-	enum sig_err	 err = SIG_OK;
-	int		 fd, rc, n;
-	char		 path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/recover.needed", s->home) >=
-	    (int)sizeof(path))
-		return SIG_EINVAL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return SIG_OK;			/* recovered meanwhile */
-	/* Not before the transactions under way at the failure are done. */
-	if (fstat(fd, &st) == 0 && clock_gettime(CLOCK_REALTIME, &now) == 0 &&
-	    (now.tv_sec - st.st_mtim.tv_sec) * 1000000 + (now.tv_nsec -
-	    st.st_mtim.tv_nsec) / 1000 < STORE_RECOVER_AFTER_US &&
-	    now.tv_sec >= st.st_mtim.tv_sec) {
-		close(fd);
-		return SIG_EUNAVAIL;
-	}
-	(void)flock(fd, LOCK_EX);
-	if (watchdog_marker_present()) {
-		/*
-		 * Recovery rewrites the end of the log and replaces the
-		 * regions: a process still on the old ones could write into
-		 * the log after it (seen: a log corrupt in the middle, which
-		 * no recovery gets past).  So the processes that still have
-		 * the environment open (stuck on a dead process's mutex, or
-		 * not yet at their next call) are stopped first; their web
-		 * server starts them again.
-		 */
-		if ((n = watchdog_stop_registered(STORE_STOP_WAIT_MS)) > 0)
-			log_msg(LOG_WARN, "storage: stopped %d process%s still "
-			    "on the environment before recovery", n,
-			    n == 1 ? "" : "es");
-		log_msg(LOG_WARN, "storage: running full recovery after a "
-		    "watchdog exit or a storage failure");
-		if ((rc = env_create(s, &e)) == 0) {
-			rc = e->open(e, s->home, STORE_ENV_FLAGS | DB_RECOVER,
-			    0600);
-			(void)e->close(e, 0);
-		}
-		if (rc == 0) {
-			watchdog_marker_clear();
-			log_msg(LOG_INFO, "storage: recovered");
-		} else {
-			log_msg(LOG_ERR, "storage: recovery failed: %s",
-			    db_strerror(rc));
-			err = SIG_EUNAVAIL;
-		}
-	}
-	(void)flock(fd, LOCK_UN);
-	close(fd);
-	return err;
-}
-
 enum sig_err
 store_env_open(struct store *s)
 {
@@ -612,36 +404,25 @@ env_open(struct store *s)
 {
 	int		 rc, recover;
 	u_int32_t	 flags;
-	uint64_t	 seen;
 	enum sig_err	 err;
 
 	store_maint_yield(s);
-	if (watchdog_home(s->home) != SIG_OK)
-		return SIG_EINVAL;
-	/*
-	 * No honest storage call of a stand-alone site takes half a second;
-	 * one of a replicated site may wait for acknowledgements first.
-	 */
-	watchdog_sentinel_after(s->replicated ? s->repl.ack_timeout_ms +
-	    STORE_SENTINEL_MS : STORE_SENTINEL_MS);
-	/* Before recovery: a write that fails from now on is a new failure. */
-	seen = metrics_counter(METRIC_IO_ERRORS);
-	/*
-	 * Normally failchk cleans up after a dead process without disturbing
-	 * the live ones; after the watchdog fired or storage failed, full
-	 * recovery instead.  A replicated site recovers through the registry
-	 * (a watchdog exit leaves a dead process in it).
-	 */
-	if (!s->replicated && watchdog_marker_present()) {
-		watchdog_arm(OPEN_WATCHDOG_S);
-		err = recover_marked(s);
-		watchdog_arm(0);
-		if (err != SIG_OK)
-			return err;
-	}
-	if ((rc = env_create(s, &s->env)) != 0)
+	if ((rc = db_env_create(&s->env, 0)) != 0) {
+		log_msg(LOG_ERR, "db_env_create: %s", db_strerror(rc));
 		return SIG_EINTERNAL;
-	flags = STORE_ENV_FLAGS | DB_REGISTER | DB_RECOVER;
+	}
+	s->env->set_errcall(s->env, store_on_error);
+	s->env->set_msgcall(s->env, store_on_message);
+	s->env->set_event_notify(s->env, on_event);
+	s->env->set_thread_count(s->env, 64);
+	s->env->set_isalive(s->env, is_alive);
+	s->env->set_lk_detect(s->env, DB_LOCK_DEFAULT);
+	s->env->set_cachesize(s->env, 0, STORE_CACHE_BYTES, 1);
+	s->env->set_timeout(s->env, STORE_LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT);
+	/* Small log files, so removing the ones no longer needed frees space. */
+	s->env->set_lg_max(s->env, STORE_LOG_FILE_BYTES);
+	flags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
+	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
 	if (s->replicated) {
 		if ((rc = store_repl_configure(s)) != 0) {
 			log_msg(LOG_ERR, "replication settings: %s",
@@ -651,7 +432,19 @@ env_open(struct store *s)
 		/* repmgr runs threads in every process of the site. */
 		flags |= DB_INIT_REP | DB_THREAD;
 	}
-	recover = s->replicated && watchdog_marker_present();
+	if (watchdog_home(s->home) != SIG_OK)
+		goto fail;
+	/*
+	 * No honest storage call of a stand-alone site takes half a second;
+	 * one of a replicated site may wait for acknowledgements first.
+	 */
+	watchdog_sentinel_after(s->replicated ? s->repl.ack_timeout_ms +
+	    STORE_SENTINEL_MS : STORE_SENTINEL_MS);
+	/*
+	 * Normally failchk cleans up after a dead process without disturbing
+	 * the live ones; after the watchdog fired, full recovery instead.
+	 */
+	recover = watchdog_marker_present();
 	if (!recover)
 		flags |= DB_FAILCHK;
 	else
@@ -678,8 +471,6 @@ env_open(struct store *s)
 		return err;
 	if (recover)
 		watchdog_marker_clear();
-	s->region = region_id(s);
-	s->io_seen = seen;
 	return SIG_OK;
 fail:
 	s->env->close(s->env, 0);
@@ -717,19 +508,8 @@ store_open_replicated(const char *home, const struct store_repl *repl,
 		s->repl.peers = s->peers;
 	}
 	if ((err = store_env_open(s)) != SIG_OK) {
-		/*
-		 * Recovery failed (a disk failing still): a stand-alone store
-		 * opens broken and recovers at a later transaction (reopen),
-		 * so that the process serves 503s meanwhile rather than exit.
-		 */
-		if (err != SIG_EUNAVAIL || s->replicated ||
-		    !watchdog_marker_present()) {
-			store_close(s);
-			return err;
-		}
-		s->failed = 1;
-		log_msg(LOG_WARN, "storage: not recovered yet; retried at the "
-		    "next transactions");
+		store_close(s);
+		return err;
 	}
 	store_maint_start(s);
 	*out = s;
@@ -752,76 +532,9 @@ store_close(struct store *s)
 }
 
 int
-store_broken(const struct store *s)
-{
-	return s->failed || env_panicked || s->env == NULL;
-}
-
-/*
- * Whether a write failed, in any process, since this handle opened: a
- * stand-alone store then reopens in the same process (reopen).  Any other
- * failure (a panic after a process died inside Berkeley DB) ends the
- * process, and the next to open recovers through the registry.
- */
-static int
-io_moved(const struct store *s)
-{
-	return !s->replicated && metrics_counter(METRIC_IO_ERRORS) != s->io_seen;
-}
-
-int
 store_failed(const struct store *s)
 {
-	return store_broken(s) && !io_moved(s);
-}
-
-/*
- * A broken stand-alone store, at a transaction's start: close the handle
- * and open it again, at once, then at intervals doubling from
- * STORE_REOPEN_FIRST_US up to STORE_REOPEN_MAX_US (SIG_EUNAVAIL meanwhile).
- * The open runs the full recovery the marker asks for, so the process that
- * met the failure, and every other one at its next call, carries on
- * without an exit: the web server keeps every worker, and the clients get
- * 503 in the envelope until storage is back.
- */
-static enum sig_err
-reopen(struct store *s)
-{
-	struct timespec	 ts;
-	int64_t		 now;
-	unsigned	 left;
-	enum sig_err	 err;
-
-	if (store_failed(s))
-		return SIG_EUNAVAIL;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	if (s->reopen_at != 0 && now < s->reopen_at)
-		return SIG_EUNAVAIL;
-	s->reopen_wait = s->reopen_wait == 0 ? STORE_REOPEN_FIRST_US :
-	    s->reopen_wait * 2 > STORE_REOPEN_MAX_US ? STORE_REOPEN_MAX_US :
-	    s->reopen_wait * 2;
-	s->reopen_at = now + s->reopen_wait;
-	/* store_env_open arms its own watchdog: keep the request's. */
-	left = watchdog_suspend();
-	store_close_tables(s);
-	if (s->env != NULL) {
-		(void)s->env->close(s->env, 0);
-		s->env = NULL;
-	}
-	s->failed = 0;
-	env_panicked = 0;
-	err = store_env_open(s);
-	if (left > 0)
-		watchdog_arm(left);
-	if (err != SIG_OK) {
-		s->failed = 1;
-		return SIG_EUNAVAIL;
-	}
-	s->reopen_at = 0;
-	s->reopen_wait = 0;
-	log_msg(LOG_INFO, "storage: reopened after a failure");
-	return SIG_OK;
+	return s->failed || env_panicked;
 }
 
 /* Sleep a little, more after each lost deadlock, with jitter. */
@@ -849,7 +562,7 @@ backoff(int attempt)
 static int
 retry_after_deadlock(struct store *s, int attempt)
 {
-	if (store_broken(s))
+	if (store_failed(s))
 		return 0;
 	(void)s->env->failchk(s->env, 0);
 	metrics_count(METRIC_DEADLOCKS_RETRIED);
@@ -896,11 +609,8 @@ run_txn(struct store *s, store_fn fn, void *arg, int readonly)
 	long		 waited_us = 0;
 	unsigned long	 failed_before;
 
-	/* A write failed somewhere since this handle opened: reopen first. */
-	if (!readonly && io_moved(s))
-		fail(s);
-	if (store_broken(s) && (store_failed(s) || reopen(s) != SIG_OK))
-		return SIG_ERECOVERING;
+	if (store_failed(s))
+		return SIG_EUNAVAIL;
 	s->locked_out = 0;
 	for (attempt = 0; attempt < STORE_MAX_TRIES;) {
 		if ((rc = ready(s)) != SIG_OK) {
@@ -926,21 +636,12 @@ run_txn(struct store *s, store_fn fn, void *arg, int readonly)
 			if (rc != SIG_ERETRY)
 				return rc;
 			if (!retry_after_deadlock(s, attempt++))
-				return SIG_ERECOVERING;
+				return SIG_EUNAVAIL;
 			continue;
 		}
 		failed_before = __atomic_load_n(&perm_failed, __ATOMIC_SEQ_CST);
 		if ((dbrc = t.txn->commit(t.txn, 0)) != 0)
 			return store_map(s, dbrc, "commit");
-		/*
-		 * A write or fsync failed since this handle opened, here or in
-		 * another process: the log this commit was flushed behind may
-		 * have a hole, whatever fsync said since.  Not acknowledged.
-		 */
-		if (t.wrote && io_moved(s)) {
-			io_error(s, "commit", EIO);
-			return SIG_ERECOVERING;
-		}
 		/* Committed here, but too few sites confirmed it in time. */
 		if (t.wrote && s->replicated && __atomic_load_n(&perm_failed,
 		    __ATOMIC_SEQ_CST) != failed_before) {
@@ -995,8 +696,8 @@ read_plain(struct store *s, store_fn fn, void *arg)
 	int		 attempt;
 	long		 waited_us = 0;
 
-	if (store_broken(s) && (store_failed(s) || reopen(s) != SIG_OK))
-		return SIG_ERECOVERING;
+	if (store_failed(s))
+		return SIG_EUNAVAIL;
 	s->locked_out = 0;
 	for (attempt = 0; attempt < STORE_MAX_TRIES;) {
 		rc = ready(s);
@@ -1013,7 +714,7 @@ read_plain(struct store *s, store_fn fn, void *arg)
 		if (rc != SIG_ERETRY)
 			return rc;
 		if (!retry_after_deadlock(s, attempt++))
-			return SIG_ERECOVERING;
+			return SIG_EUNAVAIL;
 	}
 	log_msg(LOG_WARN, "read gave up after %d deadlocks", attempt);
 	return SIG_EUNAVAIL;

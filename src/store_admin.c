@@ -37,8 +37,6 @@ store_stats(struct store *s, struct store_stats *st)
 	struct statvfs	 fs;
 
 	memset(st, 0, sizeof(*st));
-	if (s->env == NULL)
-		return SIG_EUNAVAIL;	/* not reopened yet (store.c) */
 	if (s->env->memp_stat(s->env, &mp, NULL, 0) != 0 ||
 	    s->env->lock_stat(s->env, &lk, 0) != 0 ||
 	    s->env->txn_stat(s->env, &tx, 0) != 0) {
@@ -95,8 +93,6 @@ store_backup(struct store *s, const char *dir)
 	DB_ENV		*env;
 	int		 rc;
 
-	if (store_broken(s))
-		return SIG_EUNAVAIL;
 	if (dir_is_empty(dir) != 1)
 		return SIG_EINVAL;
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
@@ -278,8 +274,6 @@ store_maintain(struct store *s, int *removed)
 	int	 rc;
 
 	*removed = 0;
-	if (store_broken(s))
-		return SIG_EUNAVAIL;
 	if ((rc = s->env->txn_checkpoint(s->env, 0, 0, DB_FORCE)) != 0)
 		return store_map(s, rc, "checkpoint");
 	/* Log files that recovery no longer needs (DB_ARCH_REMOVE deletes). */

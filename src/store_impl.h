@@ -13,9 +13,7 @@
 #define SIGNET_STORE_IMPL_H
 
 #include <limits.h>
-#include <stdint.h>
 #include <time.h>
-#include <sys/types.h>
 
 #include <db.h>
 
@@ -48,10 +46,6 @@ struct store {
 	int		 reopen;		/* handles died in a rollback */
 	int		 locked_out;		/* the last call met a lockout */
 	time_t		 next_try;
-	ino_t		 region;		/* region_id at the last open */
-	uint64_t	 io_seen;		/* METRIC_IO_ERRORS then */
-	int64_t		 reopen_at;		/* a failed store's next try, us */
-	int64_t		 reopen_wait;		/* and the wait before it */
 };
 
 struct store_txn {
@@ -73,13 +67,6 @@ extern const char *const store_table_files[TBL_COUNT];
  * on DB_RUNRECOVERY, and for a reopen on DB_REP_HANDLE_DEAD.
  */
 enum sig_err	store_map(struct store *s, int rc, const char *what);
-
-/*
- * Whether s cannot run a transaction as it is (failed, panicked, or without
- * a handle after a failed reopen); store_failed is the public question,
- * whether the process must exit for it.
- */
-int	store_broken(const struct store *s);
 
 /* Berkeley DB's error and message callbacks: both go to the log. */
 void	store_on_error(const DB_ENV *, const char *prefix, const char *msg);

@@ -134,7 +134,7 @@ store_housekeep(struct store *s)
 {
 	int	 dbrc, fd;
 
-	if (s == NULL || !s->maintain_due || store_broken(s))
+	if (s == NULL || !s->maintain_due || store_failed(s))
 		return;
 	s->maintain_due = 0;
 	if ((fd = maintenance_lock(s)) == -1)
@@ -145,14 +145,8 @@ store_housekeep(struct store *s)
 	 */
 	if ((store_repl_is_master(s) &&
 	    (dbrc = s->env->txn_checkpoint(s->env, 1024, 0, 0)) != 0) ||
-	    (dbrc = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE)) != 0) {
-		/* A failed page flush or fsync: as for a commit (store_map). */
-		if (dbrc == EIO || dbrc == DB_RUNRECOVERY)
-			(void)store_map(s, dbrc, "checkpoint");
-		else
-			log_msg(LOG_WARN, "log maintenance: %s",
-			    db_strerror(dbrc));
-	}
+	    (dbrc = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE)) != 0)
+		log_msg(LOG_WARN, "log maintenance: %s", db_strerror(dbrc));
 	(void)futimens(fd, NULL);
 	(void)flock(fd, LOCK_UN);
 }

@@ -20,7 +20,6 @@
 #define SENTINEL_TICK_MS	100
 
 static void	on_watchdog(int);
-static void	leave_marker(void);
 static void	leave_for_recovery(const char *, size_t);
 static int	register_shows_dead(void);
 static void	*sentinel(void *);
@@ -43,18 +42,6 @@ static long	 sentinel_after_ms;
  */
 static volatile sig_atomic_t watching;
 
-/* Async-signal-safe: the watchdog's handler calls it. */
-static void
-leave_marker(void)
-{
-	int	 fd;
-
-	if (marker_path[0] == '\0')
-		return;
-	if ((fd = open(marker_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
-		close(fd);
-}
-
 static void
 on_watchdog(int sig)
 {
@@ -71,8 +58,11 @@ on_watchdog(int sig)
 static void
 leave_for_recovery(const char *msg, size_t len)
 {
+	int	 fd;
+
 	metrics_count(METRIC_WATCHDOG_EXITS);
-	leave_marker();
+	if ((fd = open(marker_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
 	(void)!write(STDERR_FILENO, msg, len);
 	_exit(75);
 }
@@ -99,35 +89,28 @@ now_ms(void)
  * of a file drops every lock this process holds on it, Berkeley DB's own
  * included.
  */
-/*
- * Walk the registry: for each line naming a process other than this one,
- * fn(pid that holds its lock, or 0 for none, arg); stop at fn's first
- * non-zero answer and return it.  *mine tells whether this process's own
- * line is there.  -1 when the registry cannot be read.
- */
 static int
-register_walk(int (*fn)(pid_t, void *), void *arg, int *mine)
+register_shows_dead(void)
 {
 	static int	 fd = -1;
 	char		 buf[REGISTER_SLOT * REGISTER_SLOTS];
-	char		 own[REGISTER_SLOT + 1];
+	char		 mine[REGISTER_SLOT + 1];
 	struct flock	 fl;
 	ssize_t		 n;
-	int		 i, rc;
+	int		 i, found_mine = 0;
 
-	*mine = 0;
 	if (fd < 0 && (fd = open(register_path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	if ((n = pread(fd, buf, sizeof(buf), 0)) < 0)
-		return -1;
-	snprintf(own, sizeof(own), "%24lu\n", (unsigned long)getpid());
+		return 0;
+	if ((n = pread(fd, buf, sizeof(buf), 0)) <= 0)
+		return 0;
+	snprintf(mine, sizeof(mine), "%24lu\n", (unsigned long)getpid());
 	for (i = 0; (i + 1) * REGISTER_SLOT <= n; i++) {
 		const char	*slot = buf + i * REGISTER_SLOT;
 
 		if (slot[REGISTER_SLOT - 1] != '\n' || slot[0] == 'X')
 			continue;
-		if (memcmp(slot, own, REGISTER_SLOT) == 0) {
-			*mine = 1;
+		if (memcmp(slot, mine, REGISTER_SLOT) == 0) {
+			found_mine = 1;
 			continue;
 		}
 		memset(&fl, 0, sizeof(fl));
@@ -135,62 +118,10 @@ register_walk(int (*fn)(pid_t, void *), void *arg, int *mine)
 		fl.l_whence = SEEK_SET;
 		fl.l_start = (off_t)i * REGISTER_SLOT;
 		fl.l_len = 1;
-		if (fcntl(fd, F_GETLK, &fl) != 0)
-			continue;
-		if ((rc = fn(fl.l_type == F_UNLCK ? 0 : fl.l_pid, arg)) != 0)
-			return rc;
+		if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK)
+			return 1;
 	}
-	return 0;
-}
-
-static int
-is_dead(pid_t holder, void *arg)
-{
-	(void)arg;
-	return holder == 0;
-}
-
-static int
-register_shows_dead(void)
-{
-	int	 mine;
-
-	if (register_walk(is_dead, NULL, &mine) != 0)
-		return 1;
-	return !mine;
-}
-
-static int
-stop_holder(pid_t holder, void *arg)
-{
-	int	*n = arg;
-
-	if (holder > 0 && holder != getpid() && kill(holder, SIGKILL) == 0)
-		(*n)++;
-	return 0;
-}
-
-static int
-is_held(pid_t holder, void *arg)
-{
-	(void)arg;
-	return holder > 0 && holder != getpid();
-}
-
-int
-watchdog_stop_registered(long wait_ms)
-{
-	struct timespec	 tick = { 0, 10 * 1000000L };
-	long		 waited;
-	int		 n = 0, mine;
-
-	if (register_path[0] == '\0' ||
-	    register_walk(stop_holder, &n, &mine) < 0)
-		return 0;
-	for (waited = 0; waited < wait_ms &&
-	    register_walk(is_held, NULL, &mine) > 0; waited += 10)
-		nanosleep(&tick, NULL);
-	return n;
+	return !found_mine;
 }
 
 /*
@@ -323,12 +254,6 @@ int
 watchdog_marker_present(void)
 {
 	return access(marker_path, F_OK) == 0;
-}
-
-void
-watchdog_marker_set(void)
-{
-	leave_marker();
 }
 
 void

@@ -30,7 +30,6 @@ enum sig_err {
 	SIG_ENOTMASTER,		/* 503 SERVICE_UNAVAILABLE: a replica refuses writes */
 	SIG_EFULL,		/* 503 SERVICE_UNAVAILABLE: storage is full */
 	SIG_ENOQUORUM,		/* 503 SERVICE_UNAVAILABLE: too few sites acknowledged */
-	SIG_ERECOVERING,	/* 503 SERVICE_UNAVAILABLE: storage failed, recovering */
 	SIG_ERETRY,		/* internal: the transaction lost a deadlock, run it again */
 	SIG_EEXISTS,		/* internal: a unique key is already taken */
 	SIG_ERR_COUNT

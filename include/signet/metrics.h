@@ -19,7 +19,6 @@ enum metric_counter {
 	METRIC_DEADLOCKS_RETRIED,	/* transactions rerun after a deadlock */
 	METRIC_WATCHDOG_EXITS,		/* processes ended by the watchdog */
 	METRIC_WRITES_FULL,		/* writes refused: storage full */
-	METRIC_IO_ERRORS,		/* storage I/O errors (each panics) */
 	METRIC_COUNTERS
 };
 
@@ -31,9 +30,6 @@ void	metrics_request(int route, int status, uint64_t latency_us);
 
 /* Add one to a counter (nothing while the shared file is not mapped). */
 void	metrics_count(enum metric_counter);
-
-/* A counter's value, as every process sees it (0 while not mapped). */
-uint64_t	metrics_counter(enum metric_counter);
 
 /*
  * Append the Prometheus text exposition of the request metrics and

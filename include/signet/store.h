@@ -41,9 +41,7 @@ struct store_txn;
  * One handle per process, opened after fork().  The storage watchdog
  * (watchdog.h) guards the open and the close: it is given home here.
  * Returns SIG_OK and *out, or SIG_EUNAVAIL / SIG_EINTERNAL with the reason
- * logged.  When the full recovery that storage needs fails (a disk that
- * keeps failing), a stand-alone store still opens: its transactions answer
- * SIG_EUNAVAIL until a later one has recovered it (store_failed).
+ * logged.
  */
 enum sig_err	store_open(const char *home, struct store **out);
 
@@ -120,11 +118,7 @@ void	store_close(struct store *);
 
 /*
  * Whether the environment has failed in a way only a new process can
- * repair (DB_RUNRECOVERY, a panic): the worker should exit after
- * answering.  After a write or fsync failed (an I/O error of the disk, in
- * any process), a stand-alone store instead reopens itself, with full
- * recovery, at its next transactions (at most once a second while that
- * keeps failing; 503 until it has).
+ * repair (DB_RUNRECOVERY, a panic): the worker should exit after answering.
  */
 int	store_failed(const struct store *);
 

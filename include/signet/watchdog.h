@@ -44,12 +44,6 @@ unsigned	watchdog_suspend(void);
  */
 int	watchdog_marker_present(void);
 
-/*
- * Leave the marker without exiting: the store does, for environments that
- * panicked (an I/O error, DB_RUNRECOVERY), before the process exits.
- */
-void	watchdog_marker_set(void);
-
 /* Remove the marker, after the recovery it asked for succeeded. */
 void	watchdog_marker_clear(void);
 
@@ -67,13 +61,6 @@ void	watchdog_marker_clear(void);
  */
 enum sig_err	watchdog_sentinel_start(void);
 void	watchdog_sentinel_after(long ms);
-
-/*
- * Before full recovery: SIGKILL every other process that still has the
- * environment open (it holds its line of the registry), and wait up to
- * wait_ms for them to be gone.  Returns how many were sent the signal.
- */
-int	watchdog_stop_registered(long wait_ms);
 
 /*
  * Mark the start and end of a storage call.  Nested calls are one: begin

@@ -121,29 +121,6 @@ def _base_env():
     return {k: v for k, v in os.environ.items() if not k.startswith("SIGNET_")}
 
 
-def fault_shim(dest_dir):
-    """Build tests/faults/eio.c (the I/O fault shim, an LD_PRELOAD object)
-    into dest_dir and return the value for LD_PRELOAD.  dest_dir must be
-    readable by the service's user.  The shim's settings are environment
-    variables (SIGNET_FAULT_*, see its header); pass them, with LD_PRELOAD,
-    as an Instance's `env`: scripts/serve hands both to the app under either
-    server.  A sanitizer build's runtime must come first in LD_PRELOAD."""
-    src = os.path.join(REPO, "tests", "faults", "eio.c")
-    out = os.path.join(dest_dir, "eio.so")
-    cc = os.environ.get("CC", "cc")
-    r = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", out, src, "-ldl"],
-                       capture_output=True, timeout=CTL_TIMEOUT)
-    assert r.returncode == 0, "building %s: %s" % (src, r.stderr.decode(errors="replace"))
-    os.chmod(out, 0o755)
-    fcgi = os.path.join(BUILDDIR, "src", ".libs", "signet.fcgi")
-    if not os.path.isfile(fcgi):
-        fcgi = os.path.join(BUILDDIR, "src", "signet.fcgi")
-    libs = subprocess.run(["ldd", fcgi], capture_output=True, text=True,
-                          timeout=CTL_TIMEOUT).stdout
-    asan = re.search(r"(\S*/libasan\.so[.0-9]*)", libs)
-    return (asan.group(1) + ":" + out) if asan else out
-
-
 # --- Standard Webhooks reference implementation (for checking Signet) -------
 
 def secret_bytes(secret):

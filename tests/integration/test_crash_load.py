@@ -2,7 +2,7 @@
 
 Concurrent writes (signing keys created and deleted on outbound endpoints,
 enterprise keys registered with TOTP) go through lighttpd while a killer
-thread SIGKILLs a random signet.fcgi every 0.35 s for 80 s (150 kills at
+thread SIGKILLs a random signet.fcgi every 0.4 s for 80 s (150 kills at
 least); then every process is SIGKILLed at once and the server restarted.
 Afterwards:
 
@@ -68,7 +68,7 @@ ENT_INTERVAL = 0.4         # seconds between two registrations of one thread
 # SIGNET_CRASH_KILL_EVERY change them for a longer measurement).
 LOAD_SECONDS = float(os.environ.get("SIGNET_CRASH_SECONDS", "80"))
 MAX_WRITES = 100000
-KILL_EVERY = float(os.environ.get("SIGNET_CRASH_KILL_EVERY", "0.35"))
+KILL_EVERY = float(os.environ.get("SIGNET_CRASH_KILL_EVERY", "0.4"))
 MIN_KILLS = int(os.environ.get("SIGNET_CRASH_MIN_KILLS", "150"))
 # The longest time without an acknowledged write while workers are killed:
 # the storage sentinel brings it to about a second (the goal is under 2 s;

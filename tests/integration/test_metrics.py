@@ -147,13 +147,11 @@ def test_metric_families(signet):
     for name, kind in (("signet_requests_total", "counter"),
                        ("signet_request_duration_seconds", "histogram"),
                        ("signet_storage_deadlocks_retried_total", "counter"),
-                       ("signet_storage_io_errors_total", "counter"),
                        ("signet_storage_cache_hit_ratio", "gauge"),
                        ("signet_storage_log_bytes", "gauge"),
                        ("signet_storage_log_files", "gauge")):
         assert s.types.get(name) == kind, "%s: TYPE %r" % (name, s.types.get(name))
-    for name in ("signet_storage_deadlocks_retried_total", "signet_storage_io_errors_total",
-                 "signet_storage_log_bytes",
+    for name in ("signet_storage_deadlocks_retried_total", "signet_storage_log_bytes",
                  "signet_storage_log_files", "signet_storage_cache_hits_total",
                  "signet_storage_cache_misses_total", "signet_storage_commits_total"):
         v = s.one(name)

@@ -9,7 +9,6 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,8 +18,6 @@
 #include "signet/ids.h"
 #include "signet/json.h"
 #include "signet/keyring.h"
-#include "signet/metrics.h"
-#include "signet/sbuf.h"
 #include "signet/shm.h"
 #include "signet/store.h"
 #include "signet/usage.h"
@@ -122,49 +119,6 @@ START_TEST(test_attach_existing)
 	ck_assert_int_eq(shm_attach(home), SIG_OK);
 	ck_assert_int_eq(shm_generation(&gen), 1);
 	ck_assert_uint_eq(gen, 1);
-}
-END_TEST
-
-static int
-no_routes(int i, const char **method, const char **pattern)
-{
-	(void)i;
-	(void)method;
-	(void)pattern;
-	return 0;
-}
-
-/*
- * The storage I/O error counter: one cell for every process (a commit is
- * not acknowledged once it moved, whichever process counted), and its line
- * on /metrics.
- */
-START_TEST(test_io_errors_counter)
-{
-	struct textbuf	 b = { NULL, 0, 0 };
-	pid_t		 pid;
-	int		 status;
-
-	metrics_count(METRIC_IO_ERRORS);	/* unmapped: nothing */
-	ck_assert_uint_eq(metrics_counter(METRIC_IO_ERRORS), 0);
-	ck_assert_int_eq(shm_map(home), SIG_OK);
-	metrics_count(METRIC_IO_ERRORS);
-	pid = fork();
-	ck_assert_int_ne(pid, -1);
-	if (pid == 0) {
-		metrics_count(METRIC_IO_ERRORS);
-		_exit(metrics_counter(METRIC_IO_ERRORS) == 2 ? 0 : 1);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	ck_assert_uint_eq(metrics_counter(METRIC_IO_ERRORS), 2);
-	/* The counter beside it is its own. */
-	ck_assert_uint_eq(metrics_counter(METRIC_WRITES_FULL), 0);
-	ck_assert_int_eq(metrics_render(&b, no_routes), SIG_OK);
-	ck_assert_ptr_nonnull(strstr(b.p,
-	    "# TYPE signet_storage_io_errors_total counter\n"
-	    "signet_storage_io_errors_total 2\n"));
-	free(b.p);
 }
 END_TEST
 
@@ -300,7 +254,6 @@ main(void)
 	tcase_add_test(tc, test_unmapped);
 	tcase_add_test(tc, test_cells);
 	tcase_add_test(tc, test_attach_existing);
-	tcase_add_test(tc, test_io_errors_counter);
 	tcase_add_test(tc, test_auth_generation);
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_otp_lock_seconds);
