@@ -379,9 +379,6 @@ worker(int sock)
 		idle_timer_ok = timer_create(CLOCK_MONOTONIC, &ev,
 		    &idle_timer) == 0;
 	}
-	if (watchdog_sentinel_start() != SIG_OK)
-		log_msg(LOG_WARN, "cannot start the storage sentinel: the "
-		    "watchdog alone ends a stall");
 	if (app_open(&app, NULL) != SIG_OK) {
 		char	 why[1024];
 		int	 other_user;

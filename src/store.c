@@ -34,7 +34,6 @@
 #define STORE_LOCK_TIMEOUT_US	(3 * 1000 * 1000)
 #define STORE_LOCKOUT_WAIT_US	(2 * 1000 * 1000)
 #define STORE_LOCKOUT_PAUSE_US	(10 * 1000)
-#define STORE_SENTINEL_MS	500	/* in storage, with a dead process */
 #define STORE_MAX_VALUE		(1024 * 1024)
 #define STORE_LOG_FILE_BYTES	(2 * 1024 * 1024)
 /*
@@ -53,9 +52,6 @@ static void	 on_event(DB_ENV *, u_int32_t, void *);
 static enum sig_err ready(struct store *);
 static int	 retry_after_deadlock(struct store *, int attempt);
 static int	 wait_out_lockout(struct store *, long *);
-static enum sig_err env_open(struct store *);
-static enum sig_err run_txn(struct store *, store_fn, void *, int);
-static enum sig_err read_plain(struct store *, store_fn, void *);
 static void	 backoff(int);
 static void	 key_dbt(DBT *, const char *);
 static enum sig_err put_raw(struct store_txn *, enum store_table,
@@ -391,17 +387,6 @@ store_open(const char *home, struct store **out)
 enum sig_err
 store_env_open(struct store *s)
 {
-	enum sig_err	 err;
-	int		 began = watchdog_busy_begin();
-
-	err = env_open(s);
-	watchdog_busy_end(began);
-	return err;
-}
-
-static enum sig_err
-env_open(struct store *s)
-{
 	int		 rc, recover;
 	u_int32_t	 flags;
 	enum sig_err	 err;
@@ -434,12 +419,6 @@ env_open(struct store *s)
 	}
 	if (watchdog_home(s->home) != SIG_OK)
 		goto fail;
-	/*
-	 * No honest storage call of a stand-alone site takes half a second;
-	 * one of a replicated site may wait for acknowledgements first.
-	 */
-	watchdog_sentinel_after(s->replicated ? s->repl.ack_timeout_ms +
-	    STORE_SENTINEL_MS : STORE_SENTINEL_MS);
 	/*
 	 * Normally failchk cleans up after a dead process without disturbing
 	 * the live ones; after the watchdog fired, full recovery instead.
@@ -588,20 +567,9 @@ wait_out_lockout(struct store *s, long *waited_us)
 	return 1;
 }
 
-/* store_run, or store_view with readonly: the sentinel watches it. */
+/* store_run, or store_view with readonly. */
 static enum sig_err
 run(struct store *s, store_fn fn, void *arg, int readonly)
-{
-	enum sig_err	 rc;
-	int		 began = watchdog_busy_begin();
-
-	rc = run_txn(s, fn, arg, readonly);
-	watchdog_busy_end(began);
-	return rc;
-}
-
-static enum sig_err
-run_txn(struct store *s, store_fn fn, void *arg, int readonly)
 {
 	struct store_txn t;
 	enum sig_err	 rc = SIG_EUNAVAIL;
@@ -679,17 +647,6 @@ store_view(struct store *s, store_fn fn, void *arg)
 
 enum sig_err
 store_read(struct store *s, store_fn fn, void *arg)
-{
-	enum sig_err	 rc;
-	int		 began = watchdog_busy_begin();
-
-	rc = read_plain(s, fn, arg);
-	watchdog_busy_end(began);
-	return rc;
-}
-
-static enum sig_err
-read_plain(struct store *s, store_fn fn, void *arg)
 {
 	struct store_txn t;
 	enum sig_err	 rc = SIG_EUNAVAIL;

@@ -47,26 +47,4 @@ int	watchdog_marker_present(void);
 /* Remove the marker, after the recovery it asked for succeeded. */
 void	watchdog_marker_clear(void);
 
-/*
- * The sentinel, a thread of the worker, for the case the watchdog ends
- * late: a process killed inside one of Berkeley DB's mutexes stalls every
- * process that needs it, each for the rest of its request's time.  When
- * the process has been in storage (between watchdog_busy_begin and
- * watchdog_busy_end) for longer than watchdog_sentinel_after's ms while
- * Berkeley DB's registry (home/__db.register) shows a process that died
- * with the environment open, or shows that recovery ran without this
- * process, the sentinel does what the watchdog does: marker, status 75.
- * Start it once per process, before the store opens; it waits until
- * watchdog_home and watchdog_sentinel_after (ms > 0) have been called.
- */
-enum sig_err	watchdog_sentinel_start(void);
-void	watchdog_sentinel_after(long ms);
-
-/*
- * Mark the start and end of a storage call.  Nested calls are one: begin
- * returns 1 only for the outermost, and end(0) does nothing.
- */
-int	watchdog_busy_begin(void);
-void	watchdog_busy_end(int began);
-
 #endif

@@ -2,9 +2,8 @@
 
 Concurrent writes (signing keys created and deleted on outbound endpoints,
 enterprise keys registered with TOTP) go through lighttpd while a killer
-thread SIGKILLs a random signet.fcgi every 0.4 s for 80 s (150 kills at
-least); then every process is SIGKILLed at once and the server restarted.
-Afterwards:
+thread SIGKILLs a random signet.fcgi every half second; then every process is
+SIGKILLed at once and the server restarted.  Afterwards:
 
 - every write answered 2xx is there (a created key listed and signing with
   its secret; a deleted key gone, its secret no longer verifying);
@@ -22,12 +21,9 @@ Afterwards:
   recovery marker is gone, and `signetctl verify` passes.
 
 Debian's libdb5.3 has non-robust mutexes: a worker killed inside a region
-mutex stalls the others until the storage sentinel (or, failing it, the
-watchdog; docs/operations.md section 13) ends them, so errors and short
-stalls during the kill phase are expected; they are counted, such writes
-are treated as indeterminate, and the test prints the longest time without
-an acknowledged write (it must stay under MAX_STALL) and the write
-latencies.
+mutex can stall the others until the storage watchdog (docs/operations.md
+section 13) ends them, so errors and stalls during the kill phase are
+expected; they are counted, and such writes are treated as indeterminate.
 
 Runs once, on lighttpd, on an instance of its own.  Bounded: LOAD_SECONDS of
 load (or MAX_WRITES requests), every request with a timeout.
@@ -64,16 +60,9 @@ ENDPOINTS_PER_WRITER = 3
 ENT_WRITERS = 2            # threads registering enterprise keys
 ADMINS_PER_ENT_WRITER = 16  # OTP admin keys made up front (3+ codes each)
 ENT_INTERVAL = 0.4         # seconds between two registrations of one thread
-# At least 150 kills spread over the load (SIGNET_CRASH_SECONDS and
-# SIGNET_CRASH_KILL_EVERY change them for a longer measurement).
-LOAD_SECONDS = float(os.environ.get("SIGNET_CRASH_SECONDS", "80"))
-MAX_WRITES = 100000
-KILL_EVERY = float(os.environ.get("SIGNET_CRASH_KILL_EVERY", "0.4"))
-MIN_KILLS = int(os.environ.get("SIGNET_CRASH_MIN_KILLS", "150"))
-# The longest time without an acknowledged write while workers are killed:
-# the storage sentinel brings it to about a second (the goal is under 2 s;
-# SIGNET_CRASH_MAX_STALL=2 checks that); the watchdog alone took 15-27 s.
-MAX_STALL = float(os.environ.get("SIGNET_CRASH_MAX_STALL", "5"))
+LOAD_SECONDS = 20.0
+MAX_WRITES = 20000
+KILL_EVERY = 0.5
 REQ_TIMEOUT = 30.0
 JOIN_TIMEOUT = REQ_TIMEOUT + 20.0
 RECOVERY_TIMEOUT = 40.0    # healthy again after the restart (watchdog 10 s + recovery)
@@ -81,7 +70,6 @@ SPURIOUS_PROB = 0.1        # share of requests that a rule must refuse (409)
 
 FULL_RECOVERY_LINE = "running full recovery after a watchdog exit"
 WATCHDOG_LINE = "storage watchdog fired"
-SENTINEL_LINE = "storage sentinel: stuck in storage"
 FAILCHK_RE = re.compile(r"storage: BDB\d+ Freeing .*?(\d+)/\d+")
 
 
@@ -122,41 +110,7 @@ class Outcome:
                                      self.text[:200])
 
 
-WRITES = []                # (start, end, kind) of every write, for the stall figures
-WRITES_LOCK = threading.Lock()
-
-
 def call(inst, method, path, token, body=None, headers=None):
-    t0 = time.monotonic()
-    o = _call(inst, method, path, token, body, headers)
-    if method != "GET":
-        with WRITES_LOCK:
-            WRITES.append((t0, time.monotonic(), o.kind, o.status, o.code))
-    return o
-
-
-def stall_figures(t_from, t_to):
-    """Over [t_from, t_to]: the longest time without an acknowledged write
-    (from t_from to the first, between two, from the last to t_to), and the
-    p50 / p99 / max latency of the writes that began in it."""
-    with WRITES_LOCK:
-        writes = list(WRITES)
-    acks = sorted(w[1] for w in writes if w[2] == "ok" and t_from <= w[1] <= t_to)
-    marks = [t_from] + acks + [t_to]
-    gap, a = max((b - a, a) for a, b in zip(marks, marks[1:]))
-    answers = {}
-    for w in writes:
-        if a < w[1] < a + gap:
-            answers[w[2:]] = answers.get(w[2:], 0) + 1
-    print("\nthe longest time without an acknowledged write: %.2f s from %.2f s into the "
-          "load; the answers meanwhile: %s" % (gap, a - t_from, sorted(answers.items(), key=str)))
-    lat = sorted(w[1] - w[0] for w in writes if t_from <= w[0] <= t_to)
-    if not lat:
-        return gap, 0.0, 0.0, 0.0
-    return gap, lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))], lat[-1]
-
-
-def _call(inst, method, path, token, body=None, headers=None):
     try:
         if body is None:
             r = inst.req(method, path, token, headers=headers, timeout=REQ_TIMEOUT)
@@ -561,7 +515,6 @@ def _run(inst, t_start):
     stop.set()
     kstop.set()
     load_s = time.monotonic() - t0
-    stall_s, p50_s, p99_s, max_s = stall_figures(t0 + 1.0, t0 + load_s)
     kthread.join(10)
     for t in threads:
         t.join(JOIN_TIMEOUT)
@@ -608,7 +561,6 @@ def _run(inst, t_start):
             "after the restart, Berkeley DB's failure checking freed nothing of the killed "
             "workers %r (freed: %r):\n%s" % (sorted(missing), sorted(freed), after[-3000:]))
     watchdog_lines = full_log.count(WATCHDOG_LINE)
-    sentinel_lines = full_log.count(SENTINEL_LINE)
     died_in_library = full_log.count("Thread died in Berkeley DB library")
     panicked = len(set(re.findall(r"signet\[(\d+)\] error: storage: BDB\d+ PANIC", full_log)))
     full_recoveries = full_log.count(FULL_RECOVERY_LINE)
@@ -780,9 +732,7 @@ def _run(inst, t_start):
           "indeterminate: %d (conn %d, proxy 5xx %d [%s], app 5xx %d [%s], timeout %d, "
           "garbled %d); applied of them: %d of %d creates, %d deletes, %d of %d enterprise keys; "
           "workers killed: %d; died inside BDB: %d; panicked processes: %d; "
-          "longest time without an acknowledged write %.2f s, write latency p50 %.3f s "
-          "p99 %.3f s max %.2f s; "
-          "watchdog exits: %s (metric), %d by the watchdog and %d by the sentinel (log); "
+          "watchdog exits: %s (metric), %d (log); "
           "full recoveries: %d; restart healthy in %.1f s, %s; "
           "present: %d keys on %d endpoints, %d enterprise keys; audit events: %d; "
           "total %.1f s" % (
@@ -794,8 +744,7 @@ def _run(inst, t_start):
               s.get("indeterminate.timeout"), s.get("indeterminate.garbled"),
               s.get("adopted_keys"), indet_creates, indet_deletes_applied, ent_indet_applied,
               ent_indet,
-              len(killed), died_in_library, panicked, stall_s, p50_s, p99_s, max_s,
-              watchdog_exits, watchdog_lines, sentinel_lines,
+              len(killed), died_in_library, panicked, watchdog_exits, watchdog_lines,
               full_recoveries,
               recovery_s,
               "full recovery" if full_recovery else
@@ -808,7 +757,5 @@ def _run(inst, t_start):
     assert s.get("acked_creates") > 0 and s.get("acked_deletes") > 0, s.counts
     assert s.get("acked_registers") > 0, s.counts
     assert killed, "the killer killed no worker"
-    assert len(killed) >= MIN_KILLS, "only %d kills" % len(killed)
-    assert stall_s < MAX_STALL, "%.2f s without an acknowledged write" % stall_s
 
 
