@@ -179,33 +179,49 @@ def test_damaged_page(inst):
                               json={"payload": '{"n": %d}' % rnd})))
         r = count(inst.req("GET", "/healthz"))
         assert r.status_code == 200 and r.json() == {"status": "ok"}, r.text
-    # Writes to other pages and tables.
-    ep_id = healthy[0]
-    key = ok(count(inst.req("POST", "/v1/endpoints/%s/signing-keys" % ep_id, tok, json={})),
-             201)
-    eps[ep_id][1][key["id"]] = key["signing_secret"]
+    # Writes to other pages and tables.  A record that grows may split its
+    # page, and a split rewrites the link in the next page, which may be
+    # the damaged one (a 500 that writes nothing): the endpoints farthest
+    # from the damaged ones in key order first, one of a few succeeds.
+    lo, hi = min(damaged), max(damaged)
+    far = sorted(healthy, key=lambda e: -max(abs(int(e[3:], 16) - int(lo[3:], 16)),
+                                             abs(int(e[3:], 16) - int(hi[3:], 16))))
+    def first_created(attempts, what):
+        """The first attempt answered 201 and how many 500s came before it
+        (each in the envelope: a write that needed the damaged page)."""
+        for n, attempt in enumerate(attempts):
+            r = count(attempt())
+            if r.status_code == 201:
+                return ok(r, 201), n
+            err(r, 500, "INTERNAL_ERROR", INTERNAL)
+        raise AssertionError("no %s after the damage" % what)
+
+    keyed = None
+
+    def add_key(ep_id):
+        def attempt():
+            nonlocal keyed
+            keyed = ep_id
+            return inst.req("POST", "/v1/endpoints/%s/signing-keys" % ep_id, tok, json={})
+        return attempt
+
+    key, tries = first_created([add_key(e) for e in far[:8]], "key added to a healthy endpoint")
+    eps[keyed][1][key["id"]] = key["signing_secret"]
     # A new endpoint's id is random: its record may belong on the damaged
     # page (a 500 like the others, which writes nothing); one of a few
     # lands elsewhere.
-    fresh = None
-    for i in range(8):
-        r = count(inst.req("POST", "/v1/endpoints", tok,
-                           json={"url": "https://example.com/after-damage-%d" % i}))
-        if r.status_code != 201:
-            err(r, 500, "INTERNAL_ERROR", INTERNAL)
-            continue
-        fresh = ok(r, 201)
-        break
-    assert fresh is not None, "no new endpoint could be created after the damage"
-    on_damaged_page = i
+    fresh, on_damaged_page = first_created(
+        [lambda i=i: inst.req("POST", "/v1/endpoints", tok,
+                              json={"url": "https://example.com/after-damage-%d" % i})
+         for i in range(8)], "new endpoint")
     ok(count(inst.req("GET", "/v1/endpoints/%s" % fresh["id"], tok)))
     acct = ctl_ok(inst, "account", "create", "--name", "after damage")
     assert acct["id"].startswith("acct_"), acct
-    check_endpoint_serves(inst, tok, eps[ep_id][0], eps[ep_id][1])
+    check_endpoint_serves(inst, tok, eps[keyed][0], eps[keyed][1])
     answered["ok"] += 4
     print("damaged run (%s): %d requests answered ok, %d with 5xx" % (
         inst.server, answered["ok"], answered["5xx"]))
-    assert answered["5xx"] == 6 * len(damaged) + on_damaged_page
+    assert answered["5xx"] == 6 * len(damaged) + tries + on_damaged_page
     # The failed reads and writes left no lock behind (the tables' handle
     # locks stay).
     assert current_locks(inst) == locks_before, (current_locks(inst), locks_before)
@@ -235,9 +251,9 @@ def test_damaged_page(inst):
     assert out["verified"] is True, out
     wait_for("/healthz after the restore",
              lambda: inst.req("GET", "/healthz", timeout=5).status_code == 200, 20.0)
-    for ep_id in sorted(damaged) + healthy[:5]:
+    for ep_id in sorted(damaged) + sorted(set(healthy[:5]) | {keyed}):
         ep, secrets = eps[ep_id]
-        if ep_id == healthy[0]:
+        if ep_id == keyed:
             secrets = {ep["signing_key"]["id"]: ep["signing_key"]["signing_secret"]}
         check_endpoint_serves(inst, tok, ep, secrets)
     # What was written after the backup is gone, as with any restore.
