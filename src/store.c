@@ -567,114 +567,117 @@ wait_out_lockout(struct store *s, long *waited_us)
 	return 1;
 }
 
-/* store_run, or store_view with readonly. */
+/* How run calls fn: in a transaction it commits, one it only reads, none. */
+enum run_mode {
+	RUN_WRITE,
+	RUN_VIEW,
+	RUN_PLAIN
+};
+
+/*
+ * One try of fn, after ready: SIG_OK with t->txn still open in a
+ * transaction's mode (the caller commits), or fn's or the store's error
+ * with any transaction aborted.
+ */
 static enum sig_err
-run(struct store *s, store_fn fn, void *arg, int readonly)
+attempt(struct store *s, struct store_txn *t, store_fn fn, void *arg,
+    enum run_mode mode)
+{
+	enum sig_err	 rc;
+	int		 dbrc;
+
+	if ((rc = ready(s)) != SIG_OK)
+		return rc;
+	t->s = s;
+	t->txn = NULL;
+	t->wrote = 0;
+	t->checked_master = 0;
+	t->readonly = mode != RUN_WRITE;
+	if (mode != RUN_PLAIN &&
+	    (dbrc = s->env->txn_begin(s->env, NULL, &t->txn, 0)) != 0)
+		return store_map(s, dbrc, "txn_begin");
+	if ((rc = fn(t, arg)) != SIG_OK && t->txn != NULL)
+		(void)t->txn->abort(t->txn);
+	return rc;
+}
+
+/* Commit what attempt left open. */
+static enum sig_err
+commit(struct store *s, struct store_txn *t)
+{
+	unsigned long	 failed_before;
+	int		 dbrc;
+
+	failed_before = __atomic_load_n(&perm_failed, __ATOMIC_SEQ_CST);
+	if ((dbrc = t->txn->commit(t->txn, 0)) != 0)
+		return store_map(s, dbrc, "commit");
+	/* Committed here, but too few sites confirmed it in time. */
+	if (t->wrote && s->replicated && __atomic_load_n(&perm_failed,
+	    __ATOMIC_SEQ_CST) != failed_before) {
+		log_msg(LOG_WARN, "replication: a write was not "
+		    "acknowledged by enough sites in time");
+		/* Perhaps this process's view of the group is old. */
+		s->stale = 1;
+		return SIG_ENOQUORUM;
+	}
+	/*
+	 * Now and then: checkpoint, and remove the log files that recovery
+	 * no longer needs, so the directory stays bounded.  Not here, where
+	 * the caller still waits for its answer: store_housekeep does it
+	 * once the answer is out.
+	 */
+	if (t->wrote)
+		store_maint_tick(s, &s->writes);
+	return SIG_OK;
+}
+
+/*
+ * fn until it is done: rerun after a lost deadlock (at most
+ * STORE_MAX_TRIES times) and while the site is locked out
+ * (wait_out_lockout).
+ */
+static enum sig_err
+run(struct store *s, store_fn fn, void *arg, enum run_mode mode)
 {
 	struct store_txn t;
-	enum sig_err	 rc = SIG_EUNAVAIL;
-	int		 attempt, dbrc;
+	enum sig_err	 rc;
+	int		 attempts = 0;
 	long		 waited_us = 0;
-	unsigned long	 failed_before;
 
 	if (store_failed(s))
 		return SIG_EUNAVAIL;
 	s->locked_out = 0;
-	for (attempt = 0; attempt < STORE_MAX_TRIES;) {
-		if ((rc = ready(s)) != SIG_OK) {
-			if (wait_out_lockout(s, &waited_us))
-				continue;
-			return rc;
-		}
-		t.s = s;
-		t.wrote = 0;
-		t.checked_master = 0;
-		t.readonly = readonly;
-		if ((dbrc = s->env->txn_begin(s->env, NULL, &t.txn, 0)) != 0) {
-			rc = store_map(s, dbrc, "txn_begin");
-			if (wait_out_lockout(s, &waited_us))
-				continue;
-			return rc;
-		}
-		rc = fn(&t, arg);
-		if (rc != SIG_OK) {
-			(void)t.txn->abort(t.txn);
-			if (wait_out_lockout(s, &waited_us))
-				continue;
-			if (rc != SIG_ERETRY)
-				return rc;
-			if (!retry_after_deadlock(s, attempt++))
-				return SIG_EUNAVAIL;
+	while (attempts < STORE_MAX_TRIES) {
+		if ((rc = attempt(s, &t, fn, arg, mode)) == SIG_OK)
+			return mode == RUN_PLAIN ? SIG_OK : commit(s, &t);
+		if (wait_out_lockout(s, &waited_us))
 			continue;
-		}
-		failed_before = __atomic_load_n(&perm_failed, __ATOMIC_SEQ_CST);
-		if ((dbrc = t.txn->commit(t.txn, 0)) != 0)
-			return store_map(s, dbrc, "commit");
-		/* Committed here, but too few sites confirmed it in time. */
-		if (t.wrote && s->replicated && __atomic_load_n(&perm_failed,
-		    __ATOMIC_SEQ_CST) != failed_before) {
-			log_msg(LOG_WARN, "replication: a write was not "
-			    "acknowledged by enough sites in time");
-			/* Perhaps this process's view of the group is old. */
-			s->stale = 1;
-			return SIG_ENOQUORUM;
-		}
-		/*
-		 * Now and then: checkpoint, and remove the log files that
-		 * recovery no longer needs, so the directory stays bounded.
-		 * Not here, where the caller still waits for its answer:
-		 * store_housekeep does it once the answer is out.
-		 */
-		if (t.wrote)
-			store_maint_tick(s, &s->writes);
-		return SIG_OK;
+		if (rc != SIG_ERETRY)
+			return rc;
+		if (!retry_after_deadlock(s, attempts++))
+			return SIG_EUNAVAIL;
 	}
-	log_msg(LOG_WARN, "transaction gave up after %d deadlocks", attempt);
+	log_msg(LOG_WARN, "%s gave up after %d deadlocks",
+	    mode == RUN_PLAIN ? "read" : "transaction", attempts);
 	return SIG_EUNAVAIL;
 }
 
 enum sig_err
 store_run(struct store *s, store_fn fn, void *arg)
 {
-	return run(s, fn, arg, 0);
+	return run(s, fn, arg, RUN_WRITE);
 }
 
 enum sig_err
 store_view(struct store *s, store_fn fn, void *arg)
 {
-	return run(s, fn, arg, 1);
+	return run(s, fn, arg, RUN_VIEW);
 }
 
 enum sig_err
 store_read(struct store *s, store_fn fn, void *arg)
 {
-	struct store_txn t;
-	enum sig_err	 rc = SIG_EUNAVAIL;
-	int		 attempt;
-	long		 waited_us = 0;
-
-	if (store_failed(s))
-		return SIG_EUNAVAIL;
-	s->locked_out = 0;
-	for (attempt = 0; attempt < STORE_MAX_TRIES;) {
-		rc = ready(s);
-		if (rc == SIG_OK) {
-			t.s = s;
-			t.txn = NULL;
-			t.wrote = 0;
-			t.checked_master = 0;
-			t.readonly = 1;
-			rc = fn(&t, arg);
-		}
-		if (rc != SIG_OK && wait_out_lockout(s, &waited_us))
-			continue;
-		if (rc != SIG_ERETRY)
-			return rc;
-		if (!retry_after_deadlock(s, attempt++))
-			return SIG_EUNAVAIL;
-	}
-	log_msg(LOG_WARN, "read gave up after %d deadlocks", attempt);
-	return SIG_EUNAVAIL;
+	return run(s, fn, arg, RUN_PLAIN);
 }
 
 static void
